@@ -1,0 +1,50 @@
+/**
+ * The field catalog contract. `fields/` is a pure library: given a decoded
+ * event object it extracts values; it never does I/O.
+ *
+ * Extraction semantics (Falco's): a field yields zero or more values. Zero
+ * values means "absent", and every comparison on an absent field is false.
+ * A non-list field yields at most one value; a list field may yield many.
+ */
+export type FieldValue = string | number | boolean;
+
+export type FieldType = 'string' | 'uint64' | 'int64' | 'bool' | 'abstime' | 'reltime' | 'ipaddr';
+
+export interface FieldArgSpec {
+  /** true: the field cannot be used without `[arg]`. */
+  required: boolean;
+  /** index: `[0]` into a list; key: `[name]`; pointer: `[/json/pointer]` (RFC 6901). */
+  kind: 'index' | 'key' | 'pointer';
+}
+
+/** What the extractor sees: the parsed JSON document of one event, plus its source. */
+export interface EventView {
+  /** The parsed event (an audit Event or an AdmissionReview), never mutated. */
+  readonly obj: any;
+  /** The event's source name, e.g. "k8s_audit". */
+  readonly source: string;
+  /** The event's original JSON text when known (for jevt.obj / ka.* raw output); may be undefined. */
+  readonly raw?: string;
+}
+
+export interface FieldDef {
+  name: string;
+  type: FieldType;
+  isList: boolean;
+  arg?: FieldArgSpec;
+  desc: string;
+  /**
+   * Return the values of this field for the event; [] when absent.
+   * `arg` is the text between brackets, already validated by `checkArg`.
+   */
+  extract(ev: EventView, arg: string | undefined): FieldValue[];
+  /** Optional extra check of an argument at compile time; returns an error message or undefined. */
+  checkArg?(arg: string): string | undefined;
+}
+
+export interface FieldCatalog {
+  source: string;
+  /** Look up a field by its exact name (without any [arg]). */
+  get(name: string): FieldDef | undefined;
+  all(): FieldDef[];
+}
