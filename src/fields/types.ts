@@ -6,7 +6,8 @@
  * values means "absent", and every comparison on an absent field is false.
  * A non-list field yields at most one value; a list field may yield many.
  */
-export type FieldValue = string | number | boolean;
+/** bigint for nanosecond timestamps (uint64 beyond 2^53). */
+export type FieldValue = string | number | boolean | bigint;
 
 export type FieldType = 'string' | 'uint64' | 'int64' | 'bool' | 'abstime' | 'reltime' | 'ipaddr';
 
@@ -25,6 +26,10 @@ export interface EventView {
   readonly source: string;
   /** The event's original JSON text when known (for jevt.obj / ka.* raw output); may be undefined. */
   readonly raw?: string;
+  /** 1-based sequence number of the event in its stream (evt.num), when known. */
+  readonly num?: number;
+  /** Host name reported in alerts (evt.hostname), when known. */
+  readonly hostname?: string;
 }
 
 export interface FieldDef {
