@@ -1,0 +1,29 @@
+/** Types for scripts/kafka-local.js (plain CommonJS, used by npm scripts and the jest global setup). */
+export interface LocalKafka {
+  /** Bootstrap address, `127.0.0.1:PORT`. */
+  brokers: string;
+  pid: number;
+  /** Temp dir holding server.properties, data and logs; removed by stop(). */
+  dir: string;
+  /** The broker's log4j2 file log. */
+  logFile: string;
+  /** Kafka version of the resolved kafka_2.13 jar. */
+  version: string;
+  /** Milliseconds from call to a broker answering describeCluster (excludes Maven resolution). */
+  startMs: number;
+  /** SIGTERM, SIGKILL after a bound, then remove the temp dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Survive the calling process (CLI). Default false: killed if the caller exits without stop(). */
+  detached?: boolean;
+  /** Readiness bound in ms (default 90000 or $KAFKA_LOCAL_START_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
+export function startLocalKafka(opts?: StartOptions): Promise<LocalKafka>;
+export function stopBroker(broker: { pid: number; dir: string }, opts?: { graceMs?: number }): Promise<void>;
+/** Resolve deploy/kafka-local/lib with Maven unless it matches pom.xml. */
+export function ensureLib(): void;
+export const STATE_FILE: string;

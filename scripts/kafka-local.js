@@ -1,0 +1,489 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Local single-node Apache Kafka (KRaft, combined broker+controller) for
+ * development and integration tests, run from the jars that Maven resolves into
+ * deploy/kafka-local/lib (no Docker needed).
+ *
+ *   node scripts/kafka-local.js start   # npm run kafka:start; prints 127.0.0.1:PORT last
+ *   node scripts/kafka-local.js stop    # npm run kafka:stop
+ *   node scripts/kafka-local.js status
+ *
+ * The CLI keeps its broker in .kafka-local/state.json (repo root, git-ignored).
+ * Library use (jest global setup): `startLocalKafka()` returns
+ * `{ brokers, pid, dir, logFile, stop() }` and does NOT touch the state file, so
+ * a test run never collides with a broker a developer started by hand.
+ *
+ * Environment:
+ *   JAVA_HOME / KAFKA_LOCAL_JAVA   java to run (default: $JAVA_HOME/bin/java, else `java`)
+ *   KAFKA_LOCAL_HEAP               max heap (default 512m)
+ *   KAFKA_LOCAL_JAVA_OPTS          extra JVM options, space separated
+ *   KAFKA_LOCAL_START_TIMEOUT_MS   readiness bound (default 90000)
+ *   MVN                            maven command (default `mvn`)
+ */
+
+const fs = require('fs');
+const os = require('os');
+const net = require('net');
+const path = require('path');
+const crypto = require('crypto');
+const { spawn, spawnSync } = require('child_process');
+
+const ROOT = path.resolve(__dirname, '..');
+const KAFKA_DIR = path.join(ROOT, 'deploy', 'kafka-local');
+const POM = path.join(KAFKA_DIR, 'pom.xml');
+const LIB = path.join(KAFKA_DIR, 'lib');
+const LIB_MARKER = path.join(LIB, '.resolved');
+const LOG4J2_CONFIG = path.join(KAFKA_DIR, 'log4j2.xml');
+const STATE_DIR = path.join(ROOT, '.kafka-local');
+const STATE_FILE = path.join(STATE_DIR, 'state.json');
+const TMP_PREFIX = 'kestrel-kafka-';
+
+const DEFAULT_TIMEOUT_MS = Number(process.env.KAFKA_LOCAL_START_TIMEOUT_MS || 90_000);
+const STOP_GRACE_MS = 15_000;
+
+/** Diagnostics go to stderr so that stdout's last line stays the bootstrap address. */
+function log(msg) {
+  process.stderr.write(`[kafka-local] ${msg}\n`);
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function javaBin() {
+  if (process.env.KAFKA_LOCAL_JAVA) return process.env.KAFKA_LOCAL_JAVA;
+  if (process.env.JAVA_HOME) {
+    const candidate = path.join(process.env.JAVA_HOME, 'bin', 'java');
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return 'java';
+}
+
+function pomHash() {
+  return crypto.createHash('sha256').update(fs.readFileSync(POM)).digest('hex');
+}
+
+function libIsCurrent() {
+  try {
+    return fs.readFileSync(LIB_MARKER, 'utf8').trim() === pomHash();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolve the broker jars into deploy/kafka-local/lib with Maven unless lib/
+ * already matches the current pom.xml (marker file holds the pom's hash, so a
+ * version bump re-resolves instead of mixing two Kafka versions on the classpath).
+ */
+function ensureLib() {
+  if (libIsCurrent()) return;
+  const mvn = process.env.MVN || 'mvn';
+  log(`resolving Kafka jars with Maven into ${path.relative(ROOT, LIB)} (first run only) ...`);
+  const started = Date.now();
+  fs.rmSync(LIB, { recursive: true, force: true });
+  const res = spawnSync(mvn, ['-q', '-B', '-f', POM, 'dependency:copy-dependencies'], {
+    cwd: KAFKA_DIR,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: process.env,
+  });
+  // Debian's Maven 3.8 emits bare ANSI resets even with -B -q: strip them. Maven's output goes
+  // to stderr, since stdout is reserved for the bootstrap address.
+  const mvnOutput = `${res.stdout || ''}${res.stderr || ''}`.replace(/\u001b\[[0-9;]*m/g, '').trim();
+  if (mvnOutput) process.stderr.write(`${mvnOutput}\n`);
+  if (res.error || res.status !== 0) {
+    fs.rmSync(LIB, { recursive: true, force: true });
+    const why = res.error ? res.error.message : `exit code ${res.status}`;
+    throw new Error(`Maven resolution of the Kafka broker failed (${why}); run: ${mvn} -B -f ${POM} dependency:copy-dependencies`);
+  }
+  if (!fs.readdirSync(LIB).some((f) => /^kafka_2\.13-.*\.jar$/.test(f))) {
+    throw new Error(`Maven finished but no kafka_2.13 jar is in ${LIB}`);
+  }
+  fs.writeFileSync(LIB_MARKER, `${pomHash()}\n`);
+  log(`resolved in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+function kafkaVersion() {
+  try {
+    const jar = fs.readdirSync(LIB).find((f) => /^kafka_2\.13-.*\.jar$/.test(f));
+    return jar ? jar.replace(/^kafka_2\.13-/, '').replace(/\.jar$/, '') : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Asks the OS for a free TCP port on 127.0.0.1. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function twoFreePorts() {
+  const a = await freePort();
+  let b = await freePort();
+  while (b === a) b = await freePort();
+  return [a, b];
+}
+
+function serverProperties({ dir, port, controllerPort }) {
+  return [
+    '# Generated by scripts/kafka-local.js: single-node KRaft broker+controller for dev/tests.',
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${path.join(dir, 'data')}`,
+    'num.partitions=1',
+    'default.replication.factor=1',
+    'min.insync.replicas=1',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=true',
+    'delete.topic.enable=true',
+    'log.segment.bytes=16777216',
+    'log.retention.check.interval.ms=60000',
+    'num.network.threads=2',
+    'num.io.threads=4',
+    '',
+  ].join('\n');
+}
+
+function jvmArgs(dir) {
+  const heap = process.env.KAFKA_LOCAL_HEAP || '512m';
+  const extra = (process.env.KAFKA_LOCAL_JAVA_OPTS || '').split(/\s+/).filter(Boolean);
+  return [
+    `-Xmx${heap}`,
+    '-Xms128m',
+    '-XX:+ExitOnOutOfMemoryError',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${LOG4J2_CONFIG}`,
+    `-Dkafka.logs.dir=${dir}`,
+    ...extra,
+    '-cp',
+    path.join(LIB, '*'),
+  ];
+}
+
+/** `kafka-storage.sh format` equivalent (its own short-lived JVM). Kafka 4 needs this before first start. */
+function formatStorage(dir, propsFile) {
+  // Kafka cluster ids are 16 random bytes, base64url without padding (Uuid.randomUuid()).
+  const clusterId = crypto.randomBytes(16).toString('base64url');
+  return new Promise((resolve, reject) => {
+    const out = fs.openSync(path.join(dir, 'format.log'), 'a');
+    const child = spawn(
+      javaBin(),
+      [...jvmArgs(dir), 'kafka.tools.StorageTool', 'format', '--cluster-id', clusterId, '--config', propsFile, '--ignore-formatted'],
+      { stdio: ['ignore', out, out] },
+    );
+    child.on('error', (err) => {
+      fs.closeSync(out);
+      reject(new Error(`cannot run ${javaBin()}: ${err.message} (is Java 17+ installed?)`));
+    });
+    child.on('exit', (code) => {
+      fs.closeSync(out);
+      if (code === 0) resolve(clusterId);
+      else reject(new Error(`kafka.tools.StorageTool format exited with ${code}\n${tail(path.join(dir, 'format.log'))}`));
+    });
+  });
+}
+
+function tail(file, lines = 40) {
+  try {
+    const text = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    return text.slice(-lines).join('\n');
+  } catch {
+    return `(no ${path.basename(file)})`;
+  }
+}
+
+function brokerLogTail(dir, lines = 40) {
+  const parts = [`--- ${path.join(dir, 'server.log')} (tail) ---`, tail(path.join(dir, 'server.log'), lines)];
+  const stdout = path.join(dir, 'stdout.log');
+  if (fs.existsSync(stdout) && fs.statSync(stdout).size > 0) {
+    parts.push(`--- ${stdout} (tail) ---`, tail(stdout, 20));
+  }
+  return parts.join('\n');
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+/** True if `pid` is still our broker (guards against pid reuse before we signal it). */
+function isOurBroker(pid, dir) {
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('kafka.Kafka') && cmdline.includes(dir);
+  } catch {
+    // No /proc (macOS): fall back to liveness.
+    return process.platform !== 'linux' && isAlive(pid);
+  }
+}
+
+/** Polls the broker with a kafkajs admin until describeCluster answers. */
+async function waitUntilReady({ brokers, child, dir, timeoutMs }) {
+  const { Kafka, logLevel } = require('kafkajs');
+  const deadline = Date.now() + timeoutMs;
+  let exited = null;
+  child.once('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+  let lastError = null;
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new Error(`broker exited during startup (code ${exited.code}, signal ${exited.signal})`);
+    }
+    const kafka = new Kafka({
+      clientId: 'kafka-local-probe',
+      brokers: [brokers],
+      connectionTimeout: 1000,
+      requestTimeout: 3000,
+      retry: { retries: 0 },
+      logLevel: logLevel.NOTHING,
+    });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length > 0 && cluster.controller !== null && cluster.controller !== -1) {
+        return cluster;
+      }
+      lastError = new Error(`cluster not ready: ${JSON.stringify(cluster)}`);
+    } catch (err) {
+      lastError = err;
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    await sleep(250);
+  }
+  throw new Error(`broker not ready within ${timeoutMs} ms (last error: ${lastError && lastError.message})`);
+}
+
+async function stopBroker({ pid, dir }, { graceMs = STOP_GRACE_MS } = {}) {
+  if (pid && isAlive(pid) && isOurBroker(pid, dir)) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    const deadline = Date.now() + graceMs;
+    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+    if (isAlive(pid)) {
+      log(`broker pid ${pid} did not stop within ${graceMs} ms, sending SIGKILL`);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      const killDeadline = Date.now() + 5000;
+      while (isAlive(pid) && Date.now() < killDeadline) await sleep(50);
+    }
+  }
+  removeDir(dir);
+}
+
+function removeDir(dir) {
+  // Only ever delete our own temp dirs.
+  if (dir && path.basename(dir).startsWith(TMP_PREFIX)) {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts a fresh broker in a new temp dir and resolves once it answers
+ * describeCluster.
+ *
+ * @param {object} [opts]
+ * @param {boolean} [opts.detached=false] survive the calling process (CLI use); when false the
+ *   broker stays in the caller's process group (Ctrl-C reaches it) and is SIGKILLed if the
+ *   caller exits without calling stop().
+ * @param {number} [opts.timeoutMs=90000] readiness bound.
+ * @returns {Promise<{brokers: string, pid: number, dir: string, logFile: string, version: string, startMs: number, stop(): Promise<void>}>}
+ */
+async function startLocalKafka(opts = {}) {
+  const { detached = false, timeoutMs = DEFAULT_TIMEOUT_MS } = opts;
+  ensureLib();
+  const version = kafkaVersion();
+  const started = Date.now();
+  let lastError;
+  // Ports are picked, released, then bound by the JVM: retry once on the (rare) race.
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
+    let child;
+    let onExit;
+    try {
+      const [port, controllerPort] = await twoFreePorts();
+      const brokers = `127.0.0.1:${port}`;
+      const propsFile = path.join(dir, 'server.properties');
+      fs.writeFileSync(propsFile, serverProperties({ dir, port, controllerPort }));
+      await formatStorage(dir, propsFile);
+
+      const out = fs.openSync(path.join(dir, 'stdout.log'), 'a');
+      child = spawn(javaBin(), [...jvmArgs(dir), 'kafka.Kafka', propsFile], {
+        cwd: dir,
+        detached,
+        stdio: ['ignore', out, out],
+      });
+      fs.closeSync(out);
+      await new Promise((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+      const pid = child.pid;
+      if (detached) child.unref();
+      else {
+        // Last resort if the caller dies without stop(): never leave a JVM behind.
+        onExit = () => {
+          try {
+            if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+          } catch {
+            /* ignore */
+          }
+          removeDir(dir);
+        };
+        process.once('exit', onExit);
+      }
+
+      await waitUntilReady({ brokers, child, dir, timeoutMs: Math.max(1000, timeoutMs - (Date.now() - started)) });
+      const startMs = Date.now() - started;
+      let stopped = null;
+      return {
+        brokers,
+        pid,
+        dir,
+        logFile: path.join(dir, 'server.log'),
+        version,
+        startMs,
+        stop() {
+          if (!stopped) {
+            stopped = stopBroker({ pid, dir }).finally(() => {
+              if (onExit) process.removeListener('exit', onExit);
+              child.unref();
+            });
+          }
+          return stopped;
+        },
+      };
+    } catch (err) {
+      const logText = brokerLogTail(dir);
+      lastError = new Error(`local Kafka ${version} failed to start: ${err.message}\n${logText}`);
+      if (child && child.pid) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          /* ignore */
+        }
+        child.unref();
+      }
+      if (onExit) process.removeListener('exit', onExit);
+      removeDir(dir);
+      const portRace = /Address already in use|BindException/.test(logText);
+      if (!portRace || Date.now() - started > timeoutMs) break;
+      log('port taken between pick and bind, retrying with new ports');
+    }
+  }
+  throw lastError;
+}
+
+function readState() {
+  try {
+    return JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+async function cliStart() {
+  const existing = readState();
+  if (existing) {
+    if (existing.pid && isAlive(existing.pid) && isOurBroker(existing.pid, existing.dir)) {
+      log(`already running (pid ${existing.pid}, ${existing.dir}); \`npm run kafka:stop\` first to restart`);
+      process.stdout.write(`${existing.brokers}\n`);
+      return;
+    }
+    log('removing stale state from a broker that is gone');
+    removeDir(existing.dir);
+    fs.rmSync(STATE_FILE, { force: true });
+  }
+  const k = await startLocalKafka({ detached: true });
+  fs.mkdirSync(STATE_DIR, { recursive: true });
+  const state = { pid: k.pid, dir: k.dir, brokers: k.brokers, logFile: k.logFile, version: k.version, startedAt: new Date().toISOString() };
+  fs.writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+  log(`Kafka ${k.version} up in ${(k.startMs / 1000).toFixed(1)} s (pid ${k.pid}, log ${k.logFile})`);
+  process.stdout.write(`${k.brokers}\n`);
+}
+
+async function cliStop() {
+  const state = readState();
+  if (!state) {
+    log('no local broker recorded (nothing to stop)');
+    return;
+  }
+  await stopBroker(state);
+  fs.rmSync(STATE_FILE, { force: true });
+  try {
+    fs.rmdirSync(STATE_DIR);
+  } catch {
+    /* not empty or gone */
+  }
+  log(`stopped (pid ${state.pid}), removed ${state.dir}`);
+}
+
+function cliStatus() {
+  const state = readState();
+  if (state && isAlive(state.pid) && isOurBroker(state.pid, state.dir)) {
+    log(`running: pid ${state.pid}, dir ${state.dir}, Kafka ${state.version}`);
+    process.stdout.write(`${state.brokers}\n`);
+  } else {
+    log(state ? 'not running (stale state; `npm run kafka:stop` cleans it)' : 'not running');
+    process.exitCode = 1;
+  }
+}
+
+async function main(argv) {
+  const cmd = argv[0];
+  try {
+    if (cmd === 'start') await cliStart();
+    else if (cmd === 'stop') await cliStop();
+    else if (cmd === 'status') cliStatus();
+    else if (cmd === 'resolve') ensureLib();
+    else {
+      process.stderr.write('usage: node scripts/kafka-local.js start|stop|status|resolve\n');
+      process.exitCode = 2;
+    }
+  } catch (err) {
+    process.stderr.write(`[kafka-local] ${err.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+module.exports = { startLocalKafka, stopBroker, ensureLib, STATE_FILE };
+
+if (require.main === module) {
+  main(process.argv.slice(2));
+}

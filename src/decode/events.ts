@@ -1,0 +1,18 @@
+/** Parse one raw document into event views for the engine, or a rejection with its reason. */
+import type { EventView } from '../fields/types';
+import { decoderFor } from './audit';
+
+export type DecodeResult = { ok: true; events: EventView[] } | { ok: false; reason: string };
+
+export function decodeDocument(text: string, source: string, hostname?: string): DecodeResult {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, reason: `invalid JSON: ${(e as Error).message}` };
+  }
+  const decoded = decoderFor(source)(doc);
+  if (!decoded.ok) return decoded;
+  const single = decoded.events.length === 1 && decoded.events[0] === doc;
+  return { ok: true, events: decoded.events.map((obj) => ({ obj, source, raw: single ? text : undefined, hostname })) };
+}

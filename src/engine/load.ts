@@ -1,0 +1,47 @@
+/** Reading rule files from disk: the only I/O of rule loading. */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Diagnostic } from '../language/diagnostics';
+import { Ruleset, type RulesetOptions, type RulesFile } from './ruleset';
+
+/** Expand `-r` arguments: a directory means its *.yaml / *.yml files in name order. */
+export function resolveRulePaths(paths: string[]): { files: string[]; diagnostics: Diagnostic[] } {
+  const files: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const p of paths) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      diagnostics.push({ severity: 'error', file: p, line: 0, col: 0, message: 'no such file or directory' });
+      continue;
+    }
+    if (st.isDirectory()) {
+      const names = readdirSync(p).filter((n) => /\.ya?ml$/.test(n)).sort();
+      if (names.length === 0) diagnostics.push({ severity: 'warning', file: p, line: 0, col: 0, message: 'directory holds no .yaml rule files' });
+      files.push(...names.map((n) => join(p, n)));
+    } else files.push(p);
+  }
+  return { files, diagnostics };
+}
+
+export function readRuleFiles(paths: string[]): { files: RulesFile[]; diagnostics: Diagnostic[] } {
+  const resolved = resolveRulePaths(paths);
+  const files: RulesFile[] = [];
+  for (const path of resolved.files) {
+    try {
+      files.push({ path, text: readFileSync(path, 'utf8') });
+    } catch (e) {
+      resolved.diagnostics.push({ severity: 'error', file: path, line: 0, col: 0, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+    }
+  }
+  return { files, diagnostics: resolved.diagnostics };
+}
+
+export function loadRuleset(paths: string[], options: RulesetOptions = {}): { ruleset?: Ruleset; diagnostics: Diagnostic[] } {
+  const { files, diagnostics } = readRuleFiles(paths);
+  const built = Ruleset.build(files, options);
+  const all = [...diagnostics, ...built.diagnostics];
+  if (all.some((d) => d.severity === 'error')) return { diagnostics: all };
+  return { ruleset: built.ruleset, diagnostics: all };
+}
