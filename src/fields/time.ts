@@ -72,22 +72,23 @@ export function parseRfc3339Ns(text: string): bigint | undefined {
   return BigInt(secs) * NS_PER_S + frac;
 }
 
-const tsCache = new WeakMap<object, bigint | null>();
+const auditTsCache = new WeakMap<object, bigint | null>();
+const admissionTsCache = new WeakMap<object, bigint | null>();
 
 /**
  * The event time of a decoded document in nanoseconds since the epoch:
  * `stageTimestamp` for k8s_audit (the default), `requestReceivedTimestamp`
- * for k8s_admission. Undefined when missing or unparsable.
+ * for k8s_admission. Undefined when missing or unparsable. Cached per document.
  */
 export function eventTimeNs(obj: unknown, source: string = 'k8s_audit'): bigint | undefined {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return undefined;
-  const cached = tsCache.get(obj);
+  const admission = source === 'k8s_admission';
+  const cache = admission ? admissionTsCache : auditTsCache;
+  const cached = cache.get(obj);
   if (cached !== undefined) return cached === null ? undefined : cached;
-  const key = source === 'k8s_admission' ? 'requestReceivedTimestamp' : 'stageTimestamp';
-  const v = (obj as Record<string, unknown>)[key];
+  const v = (obj as Record<string, unknown>)[admission ? 'requestReceivedTimestamp' : 'stageTimestamp'];
   const ts = typeof v === 'string' ? parseRfc3339Ns(v) : undefined;
-  // The cache is keyed by document only, so it is used for the default source only.
-  if (source !== 'k8s_admission') tsCache.set(obj, ts === undefined ? null : ts);
+  cache.set(obj, ts === undefined ? null : ts);
   return ts;
 }
 

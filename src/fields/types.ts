@@ -30,6 +30,12 @@ export interface EventView {
   readonly num?: number;
   /** Host name reported in alerts (evt.hostname), when known. */
   readonly hostname?: string;
+  /**
+   * Optional addition: the event timestamp (ns since epoch) as assigned by the
+   * source. When absent, evt.* / json.rawtime derive it from the document
+   * (`stageTimestamp` for k8s_audit, `requestReceivedTimestamp` for k8s_admission).
+   */
+  readonly tsNs?: bigint;
 }
 
 export interface FieldDef {
@@ -45,6 +51,19 @@ export interface FieldDef {
   extract(ev: EventView, arg: string | undefined): FieldValue[];
   /** Optional extra check of an argument at compile time; returns an error message or undefined. */
   checkArg?(arg: string): string | undefined;
+  /**
+   * Optional addition: how one extracted value is printed in an output string
+   * when it differs from the default (strings as-is, numbers in decimal,
+   * booleans true/false); e.g. evt.rawtime.ns is zero-padded to 9 digits.
+   */
+  formatValue?(v: FieldValue): string;
+  /**
+   * Optional addition: the value Falco puts in a JSON alert's `output_fields`
+   * when it is not the typed form of extract() (libsinsp `extract_as_js`); e.g.
+   * evt.time is printed as text but exported as the integer timestamp in ns.
+   * Returns null when absent. May return a bigint (serialize as a bare integer).
+   */
+  extractJson?(ev: EventView, arg: string | undefined): unknown;
 }
 
 export interface FieldCatalog {

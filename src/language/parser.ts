@@ -411,10 +411,16 @@ class Parser {
     const start = this.pos;
     const quote = t.charCodeAt(start);
     let p = start + 1;
-    while (p < t.length && !(t.charCodeAt(p) === quote && t.charCodeAt(p - 1) !== Ch.Backslash)) p++;
+    let escaped = false;
+    for (; p < t.length; p++) {
+      const c = t.charCodeAt(p);
+      if (c === Ch.Backslash) escaped = true;
+      else if (c === quote && t.charCodeAt(p - 1) !== Ch.Backslash) break;
+    }
     if (p >= t.length) throw new ParseError('unterminated string', start);
     this.pos = p + 1;
-    return { type: 'value', value: unescape(t, start + 1, p, quote), quoted: true, span: { start, end: p + 1 } };
+    const text = escaped ? unescape(t, start + 1, p, quote) : t.slice(start + 1, p);
+    return { type: 'value', value: text, quoted: true, span: { start, end: p + 1 } };
   }
 
   /** Consumes `word` if it is next (after blanks) as a whole word; otherwise leaves `pos` untouched. */
@@ -487,7 +493,6 @@ class Parser {
  * a single backslash, a leniency libsinsp keeps for old rules.
  */
 function unescape(t: string, from: number, to: number, quote: number): string {
-  if (t.indexOf('\\', from) === -1 || t.indexOf('\\', from) >= to) return t.slice(from, to);
   let out = '';
   for (let i = from; i < to; i++) {
     const c = t[i];
