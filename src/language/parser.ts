@@ -235,7 +235,8 @@ class Parser {
     while (end < t.length && isIdentChar(t.charCodeAt(end))) end++;
     const word = t.slice(p, end);
     if (word === '' || word === 'and' || word === 'or') {
-      const shown = t.slice(field.span.start, field.span.end);
+      let shown = t.slice(field.span.start, field.span.end).replace(/\s+/g, ' ');
+      if (shown.length > 40) shown = `${shown.slice(0, 37)}...`;
       throw new ParseError(`expected an operator after '${shown}'`, p);
     }
     if (!WORD_OPERATORS.has(word)) throw new ParseError(`unknown operator '${word}'`, p);

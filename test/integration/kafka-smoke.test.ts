@@ -84,7 +84,7 @@ describe('Kafka broker smoke test', () => {
       expect(offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)).toBe(COUNT);
 
       const received: Array<{ partition: number; offset: number; key: string; value: string }> = [];
-      const consumer = kafka.consumer({ groupId: `smoke-group-${runId}`, allowAutoTopicCreation: false });
+      const consumer = kafka.consumer({ groupId: `smoke-group-${runId}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
       consumers.push(consumer);
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
@@ -161,7 +161,7 @@ describe('Kafka broker smoke test', () => {
       await tx.commit();
 
       const received: string[] = [];
-      const consumer = kafka.consumer({ groupId: `smoke-tx-group-${runId}`, readUncommitted: false });
+      const consumer = kafka.consumer({ groupId: `smoke-tx-group-${runId}`, readUncommitted: false, maxWaitTimeInMs: 250 });
       consumers.push(consumer);
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });

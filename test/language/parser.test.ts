@@ -446,6 +446,7 @@ describe('errors', () => {
     ['ka.verb', "expected an operator after 'ka.verb'", 7],
     ['(ka.verb)', "expected an operator after 'ka.verb'", 8],
     ['ka.verb and a', "expected an operator after 'ka.verb'", 8],
+    ['b64(\n  x.y)\n', "expected an operator after 'b64( x.y)'", 12],
     ['a and b)', "unexpected ')'", 7],
     [')', "unexpected ')'", 0],
     ['(a and b', 'unbalanced parenthesis', 0],
