@@ -5,6 +5,8 @@ export interface LocalKafka {
   pid: number;
   /** Temp dir holding server.properties, data and logs; removed by stop(). */
   dir: string;
+  /** Temp name of the class-data-sharing archive this broker writes at a clean exit, if any. */
+  cdsDump?: string;
   /** The broker's log4j2 file log. */
   logFile: string;
   /** Kafka version of the resolved kafka_2.13 jar. */
@@ -23,7 +25,7 @@ export interface StartOptions {
 }
 
 export function startLocalKafka(opts?: StartOptions): Promise<LocalKafka>;
-export function stopBroker(broker: { pid: number; dir: string }, opts?: { graceMs?: number }): Promise<void>;
+export function stopBroker(broker: { pid: number; dir: string; cdsDump?: string }, opts?: { graceMs?: number }): Promise<void>;
 /** Resolve deploy/kafka-local/lib with Maven unless it matches pom.xml. */
 export function ensureLib(): void;
 export const STATE_FILE: string;

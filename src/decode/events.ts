@@ -1,5 +1,6 @@
 /** Parse one raw document into event views for the engine, or a rejection with its reason. */
 import type { EventView } from '../fields/types';
+import { eventTimeNs } from '../fields';
 import { decoderFor } from './audit';
 
 export type DecodeResult = { ok: true; events: EventView[] } | { ok: false; reason: string };
@@ -14,5 +15,12 @@ export function decodeDocument(text: string, source: string, hostname?: string):
   const decoded = decoderFor(source)(doc);
   if (!decoded.ok) return decoded;
   const single = decoded.events.length === 1 && decoded.events[0] === doc;
-  return { ok: true, events: decoded.events.map((obj) => ({ obj, source, raw: single ? text : undefined, hostname })) };
+  return {
+    ok: true,
+    events: decoded.events.map((obj) => {
+      // kube-audit-rest lines carry no timestamp: their time is when Kestrel read them.
+      const tsNs = source === 'k8s_admission' && eventTimeNs(obj, source) === undefined ? BigInt(Date.now()) * 1_000_000n : undefined;
+      return { obj, source, raw: single ? text : undefined, hostname, tsNs };
+    }),
+  };
 }

@@ -143,11 +143,11 @@ export class Ruleset {
         message += part;
         continue;
       }
-      const r = renderForOutput(slots.info[part.slot].def, ctx.get(part.slot));
+      const r = renderForOutput(slots.info[part.slot].def, ctx.get(part.slot), ctx.view);
       message += r.text;
       outputFields[part.key] = r.json;
     }
-    const timeNs = eventTimeNs(ctx.view.obj) ?? BigInt(Date.now()) * 1_000_000n;
+    const timeNs = ctx.view.tsNs ?? eventTimeNs(ctx.view.obj, ctx.view.source) ?? BigInt(Date.now()) * 1_000_000n;
     return {
       timeNs, rule: rule.name, priority: rule.priority, source: rule.source, tags: rule.tags,
       hostname: ctx.view.hostname ?? this.options.hostname, message: message.trim(), outputFields,

@@ -6,7 +6,7 @@
  * Not provided: evt.reltime, evt.reltime.s, evt.reltime.ns (they need the
  * timestamp of the first event of the capture, which a stream processor lacks).
  */
-import { marshal } from './jsonutil';
+import { marshal, setRenderEvent } from './jsonutil';
 import {
   eventTimeNs,
   formatDatetime,
@@ -23,7 +23,8 @@ export const SOURCE_PLUGIN: Readonly<Record<string, string>> = Object.freeze({
   k8s_admission: 'k8sadmission',
 });
 
-const NONE: FieldValue[] = [];
+/** Shared empty result (frozen: extracted arrays must not be mutated). */
+const NONE: FieldValue[] = Object.freeze([]) as unknown as FieldValue[];
 const NS_PER_S = 1_000_000_000n;
 
 /** The event timestamp in ns: the one the source assigned, else the document's. */
@@ -103,7 +104,11 @@ export function evtFields(): FieldDef[] {
       type: 'string',
       isList: false,
       desc: "Summary of the event as rendered by its source plugin (the event's JSON).",
-      extract: (ev) => (SOURCE_PLUGIN[ev.source] === undefined ? NONE : [marshal(ev.obj)]),
+      extract(ev) {
+        if (SOURCE_PLUGIN[ev.source] === undefined) return NONE;
+        setRenderEvent(ev);
+        return [marshal(ev.obj)];
+      },
     },
     {
       name: 'evt.source',

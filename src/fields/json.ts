@@ -22,10 +22,11 @@
  */
 import { evtTs } from './evt';
 import { POINTER_ARG_REQUIRED } from './catalog';
-import { jget, jtext, marshalIndent } from './jsonutil';
+import { jget, jtext, marshalIndent, setRenderEvent } from './jsonutil';
 import type { EventView, FieldDef, FieldValue } from './types';
 
-const NONE: FieldValue[] = [];
+/** Shared empty result (frozen: extracted arrays must not be mutated). */
+const NONE: FieldValue[] = Object.freeze([]) as unknown as FieldValue[];
 
 /** Parse an RFC 6901 pointer (validated to start with `/`) into tokens as the plugin does. */
 export function parsePointer(pointer: string): string[] {
@@ -74,7 +75,9 @@ function valueField(name: string, desc: string): FieldDef {
         if (cache.size < 4096) cache.set(arg, tokens);
       }
       const v = resolvePointer(ev.obj, tokens);
-      return v === undefined ? NONE : [jtext(v)];
+      if (v === undefined) return NONE;
+      setRenderEvent(ev);
+      return [jtext(v)];
     },
   };
 }
@@ -85,7 +88,11 @@ function objField(name: string, desc: string): FieldDef {
     type: 'string',
     isList: false,
     desc,
-    extract: (ev) => (isJsonDoc(ev.obj) ? [marshalIndent(ev.obj)] : NONE),
+    extract(ev) {
+      if (!isJsonDoc(ev.obj)) return NONE;
+      setRenderEvent(ev);
+      return [marshalIndent(ev.obj)];
+    },
   };
 }
 

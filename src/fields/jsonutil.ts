@@ -8,12 +8,8 @@
  *    index when 0 <= n < length; on anything else, nothing.
  *  - text of a value: a JSON string yields its decoded text; every other value
  *    (number, true/false, null, object, array) yields its compact JSON text.
- *  - compact JSON text keeps member order. Strings inside objects/arrays are
- *    rendered the way the Kubernetes API server (Go encoding/json) wrote them,
- *    because fastjson re-emits untouched strings verbatim from the input:
- *    `"`, `\`, \n, \r, \t, \b, \f get a short escape, other control characters
- *    \u00XX, and `<`, `>`, `&`, U+2028, U+2029 are written \u003c, \u003e,
- *    \u0026, \u2028, \u2029.
+ *  - compact JSON text keeps member order and has no whitespace; see quote()
+ *    for how strings inside it are escaped.
  *
  * Known, accepted differences (JavaScript's JSON.parse loses the original text):
  * numbers are re-rendered by JavaScript (e.g. `1.0` becomes `1`, integers beyond
@@ -73,12 +69,48 @@ export function jtext(v: JVal): string {
 // Serialization
 // ---------------------------------------------------------------------------
 
-const NEEDS_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
+/**
+ * fastjson re-emits the strings of an object verbatim from the event text, so
+ * how `<`, `>`, `&`, U+2028 and U+2029 look inside rendered objects depends on
+ * the producer of the event: Go's encoding/json (the API server) writes them as
+ * \u003c, \u003e, \u0026, \u2028, \u2029; most other producers write them
+ * raw. When the event's original text is known and uses those escapes, they are
+ * reproduced; otherwise the characters are written raw.
+ */
+let renderEvent: { readonly obj: unknown; readonly raw?: string } | undefined;
+const htmlStyleCache = new WeakMap<object, boolean>();
+const HTML_ESCAPES_RE = /\\u00(?:26|3c|3e)/;
+
+/** Set the event whose text style renderings should follow (call before extracting). */
+export function setRenderEvent(ev: { readonly obj: unknown; readonly raw?: string } | undefined): void {
+  renderEvent = ev;
+}
+
+function htmlStyle(): boolean {
+  const ev = renderEvent;
+  if (ev === undefined || ev.raw === undefined) return false;
+  const o = ev.obj;
+  if (o !== null && typeof o === 'object') {
+    const c = htmlStyleCache.get(o);
+    if (c !== undefined) return c;
+    const r = HTML_ESCAPES_RE.test(ev.raw);
+    htmlStyleCache.set(o, r);
+    return r;
+  }
+  return HTML_ESCAPES_RE.test(ev.raw);
+}
+
+const MAYBE_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
 const HEX = '0123456789abcdef';
 
-/** Quote a string as Go's encoding/json does (HTML-safe escaping). */
+/**
+ * Quote a string as JSON: `"`, `\`, \n, \r, \t, \b, \f get a short escape,
+ * other control characters \u00XX, a lone surrogate \ufffd, and (for events
+ * written by Go's encoding/json, see above) `<`, `>`, `&`, U+2028, U+2029 \uXXXX.
+ */
 export function quote(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
+  if (!MAYBE_ESCAPE.test(s)) return '"' + s + '"';
+  const html = htmlStyle();
   let out = '"';
   let start = 0;
   for (let i = 0; i < s.length; i++) {
@@ -95,12 +127,9 @@ export function quote(s: string): string {
       }
     } else if (c === 0x22) rep = '\\"';
     else if (c === 0x5c) rep = '\\\\';
-    else if (c === 0x3c) rep = '\\u003c';
-    else if (c === 0x3e) rep = '\\u003e';
-    else if (c === 0x26) rep = '\\u0026';
-    else if (c === 0x2028) rep = '\\u2028';
-    else if (c === 0x2029) rep = '\\u2029';
-    else if (c >= 0xd800 && c <= 0xdfff) {
+    else if (html && (c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029)) {
+      rep = '\\u' + c.toString(16).padStart(4, '0');
+    } else if (c >= 0xd800 && c <= 0xdfff) {
       // A well-formed surrogate pair passes through; a lone half is invalid UTF-16.
       if (c <= 0xdbff && i + 1 < s.length) {
         const d = s.charCodeAt(i + 1);

@@ -41,17 +41,29 @@
  *  - ka.sourceips reads requestObject.rules[*].sourceIPs (the plugin's
  *    implementation; plugins issue #236), so it is absent for normal events.
  *
- * Fields added to the plugin after the last extract.go available to us
- * (openshift, validation/pod-security annotations, ka.target.pod.name,
- * ka.cluster.name, subject-name lists, containers.name/command/args, and the
- * initContainers / ephemeralContainers families) follow the same helpers on the
- * members named in the comments below.
+ * Fields added to the plugin after the newest extract.go we could read (v0.4);
+ * their member paths are inferred from the field table and the Kubernetes API:
+ *  - ka.auth.openshift.decision / .username: annotations
+ *    `authentication.openshift.io/decision` / `authentication.openshift.io/username`
+ *  - ka.validations.admission.policy.failure: annotation
+ *    `validation.policy.admission.k8s.io/validation_failure`
+ *  - ka.security.pod.violations: annotation `pod-security.kubernetes.io/audit-violations`
+ *  - ka.cluster.name: annotation `cluster_name` (where k8saudit-gke puts it)
+ *  - ka.target.pod.name: objectRef.name when objectRef.resource is `pods`
+ *  - ka.req.binding.subjects.{user,serviceaccount,group}_names: `name` of the
+ *    subjects of kind User / ServiceAccount / Group; serviceaccount_ns_names
+ *    is `namespace:name`
+ *  - ka.req.pod.containers.name / .command / .args and every
+ *    ka.req.pod.initContainers.* / ka.req.pod.ephemeralContainers.* field: the
+ *    containers.* logic applied to spec.containers / spec.initContainers /
+ *    spec.ephemeralContainers (each family reads only its own list).
  */
 import { INDEX_ARG, KEY_ARG_REQUIRED, argIndex, checkIndexArg } from './catalog';
-import { jget, jpath, jtext } from './jsonutil';
+import { jget, jpath, jtext, setRenderEvent } from './jsonutil';
 import type { EventView, FieldArgSpec, FieldDef, FieldValue } from './types';
 
-const NONE: FieldValue[] = [];
+/** Shared empty result (frozen: extracted arrays must not be mutated). */
+const NONE: FieldValue[] = Object.freeze([]) as unknown as FieldValue[];
 const NO_INDEX = -1;
 
 // ---------------------------------------------------------------------------
@@ -128,12 +140,19 @@ export function imageRepository(image: string): string {
 /** Container list members of a pod spec. */
 export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
 
+const IMAGE_PATHS: Record<ContainerList, readonly string[]> = {
+  containers: ['spec', 'containers', 'image'],
+  initContainers: ['spec', 'initContainers', 'image'],
+  ephemeralContainers: ['spec', 'ephemeralContainers', 'image'],
+};
+
 export function containerImages(ro: unknown, list: ContainerList, index: number): string[] | undefined {
-  return strict(valuesRecursive(ro, index, ['spec', list, 'image']));
+  return strict(valuesRecursive(ro, index, IMAGE_PATHS[list]));
 }
 
-function containerMember(ro: unknown, list: ContainerList, index: number, keys: readonly string[]): FieldValue[] {
-  return skipNil(valuesRecursive(ro, index, ['spec', list, ...keys]));
+/** A member of every container of a list; `path` is the full path from the request object. */
+function containerMember(ro: unknown, index: number, path: readonly string[]): FieldValue[] {
+  return skipNil(valuesRecursive(ro, index, path));
 }
 
 function containerHostPorts(ro: unknown, list: ContainerList, index: number): FieldValue[] {
@@ -352,47 +371,38 @@ function indexed(suffix: string, desc: string, fn: (ro: unknown, index: number) 
 
 function containerSpecs(list: ContainerList, label: string): K8sFieldSpec[] {
   const p = `req.pod.${list}.`;
-  const specs: K8sFieldSpec[] = [
-    indexed(p + 'name', `Names of the pod's ${label}.`, (ro, i) => containerMember(ro, list, i, ['name'])),
+  const member = (keys: readonly string[]) => {
+    const path = ['spec', list, ...keys];
+    return (ro: unknown, i: number) => containerMember(ro, i, path);
+  };
+  const sc = (key: string, what: string) =>
+    indexed(p + key, `securityContext.${what} of each of the pod's ${label} that sets it.`, member(['securityContext', what]));
+  return [
+    indexed(p + 'name', `Names of the pod's ${label}.`, member(['name'])),
     indexed(p + 'image', `Images of the pod's ${label}.`, (ro, i) => containerImages(ro, list, i) ?? NONE),
     indexed(p + 'image.repository', `Image repositories (image without tag or digest) of the pod's ${label}.`, (ro, i) => {
       const imgs = containerImages(ro, list, i);
       return imgs === undefined ? NONE : imgs.map(imageRepository);
     }),
-    indexed(p + 'command', `Command of each of the pod's ${label}, as JSON text.`, (ro, i) => containerMember(ro, list, i, ['command'])),
-    indexed(p + 'args', `Arguments of each of the pod's ${label}, as JSON text.`, (ro, i) => containerMember(ro, list, i, ['args'])),
-    indexed(p + 'host_port', `Host ports of the pod's ${label} (containerPort when no hostPort is given).`, (ro, i) =>
+    indexed(p + 'command', `Command of each of the pod's ${label}, as JSON text.`, member(['command'])),
+    indexed(p + 'args', `Arguments of each of the pod's ${label}, as JSON text.`, member(['args'])),
+    indexed(p + 'host_port', `Host ports of the pod's ${label} (containerPort when no hostPort is set).`, (ro, i) =>
       containerHostPorts(ro, list, i),
     ),
-    indexed(p + 'privileged', `securityContext.privileged of the pod's ${label} that set it.`, (ro, i) =>
-      containerMember(ro, list, i, ['securityContext', 'privileged']),
-    ),
-    indexed(p + 'allow_privilege_escalation', `securityContext.allowPrivilegeEscalation of the pod's ${label} that set it.`, (ro, i) =>
-      containerMember(ro, list, i, ['securityContext', 'allowPrivilegeEscalation']),
-    ),
-    indexed(p + 'read_only_fs', `securityContext.readOnlyRootFilesystem of the pod's ${label} that set it.`, (ro, i) =>
-      containerMember(ro, list, i, ['securityContext', 'readOnlyRootFilesystem']),
-    ),
-    indexed(p + 'run_as_user', `securityContext.runAsUser of the pod's ${label} that set it.`, (ro, i) =>
-      containerMember(ro, list, i, ['securityContext', 'runAsUser']),
-    ),
-    indexed(p + 'eff_run_as_user', `Effective user id of each of the pod's ${label}, defaulting to the pod's, then 0.`, (ro, i) =>
+    sc('privileged', 'privileged'),
+    sc('allow_privilege_escalation', 'allowPrivilegeEscalation'),
+    sc('read_only_fs', 'readOnlyRootFilesystem'),
+    sc('run_as_user', 'runAsUser'),
+    indexed(p + 'eff_run_as_user', `Initial user id of each of the pod's ${label}: its own, else the pod's, else 0.`, (ro, i) =>
       effective(ro, list, i, 'runAsUser'),
     ),
-    indexed(p + 'run_as_group', `securityContext.runAsGroup of the pod's ${label} that set it.`, (ro, i) =>
-      containerMember(ro, list, i, ['securityContext', 'runAsGroup']),
-    ),
-    indexed(p + 'eff_run_as_group', `Effective group id of each of the pod's ${label}, defaulting to the pod's, then 0.`, (ro, i) =>
+    sc('run_as_group', 'runAsGroup'),
+    indexed(p + 'eff_run_as_group', `Initial group id of each of the pod's ${label}: its own, else the pod's, else 0.`, (ro, i) =>
       effective(ro, list, i, 'runAsGroup'),
     ),
-    indexed(p + 'proc_mount', `securityContext.procMount of the pod's ${label} that set it.`, (ro, i) =>
-      containerMember(ro, list, i, ['securityContext', 'procMount']),
-    ),
-    indexed(p + 'add_capabilities', `Capabilities added by each of the pod's ${label}, as JSON text.`, (ro, i) =>
-      containerMember(ro, list, i, ['securityContext', 'capabilities', 'add']),
-    ),
+    sc('proc_mount', 'procMount'),
+    indexed(p + 'add_capabilities', `Capabilities added by each of the pod's ${label}, as JSON text.`, member(['securityContext', 'capabilities', 'add'])),
   ];
-  return specs;
 }
 
 /** Every request-object field spec, keyed by suffix (shared with k8sadmission). */
@@ -536,8 +546,16 @@ export function buildK8sField(
     desc: spec.desc,
     extract:
       spec.scope === 'root'
-        ? (ev: EventView, arg) => (guard(ev.obj) ? fn(ev.obj, arg) : NONE)
-        : (ev: EventView, arg) => (guard(ev.obj) ? fn(reqObject(ev.obj), arg) : NONE),
+        ? (ev: EventView, arg) => {
+            if (!guard(ev.obj)) return NONE;
+            setRenderEvent(ev);
+            return fn(ev.obj, arg);
+          }
+        : (ev: EventView, arg) => {
+            if (!guard(ev.obj)) return NONE;
+            setRenderEvent(ev);
+            return fn(reqObject(ev.obj), arg);
+          },
   };
   const a = argSpecOf(spec);
   if (a !== undefined) def.arg = a;

@@ -47,6 +47,7 @@ export interface FieldDef {
   /**
    * Return the values of this field for the event; [] when absent.
    * `arg` is the text between brackets, already validated by `checkArg`.
+   * The returned array may be shared between calls: do not mutate it.
    */
   extract(ev: EventView, arg: string | undefined): FieldValue[];
   /** Optional extra check of an argument at compile time; returns an error message or undefined. */

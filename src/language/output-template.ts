@@ -2,6 +2,7 @@
  * Output templates: `... user=%ka.user.name ns=%ka.target.namespace` is split
  * once, at load time, into literal text and field references.
  */
+import { matchFieldPrefix } from '../fields';
 import type { FieldCatalog } from '../fields/types';
 
 export interface TemplateField {
@@ -25,8 +26,7 @@ const NAME_CHAR = /[A-Za-z0-9_.\-]/;
 
 /**
  * Split a template. A reference is `%name`, `%name[arg]` or `%(name[arg])`.
- * The name is the longest prefix (cut at dots) that the catalog knows, so a
- * sentence-ending dot after a field is kept as text, as Falco does.
+ * The name is the longest field name of the catalog that the text starts with.
  */
 export function parseTemplate(template: string, catalog: FieldCatalog): TemplatePart[] {
   const parts: TemplatePart[] = [];
@@ -49,16 +49,9 @@ export function parseTemplate(template: string, catalog: FieldCatalog): Template
       i++;
       continue;
     }
-    // Shorten to the longest known field name (for "%ka.user.name." and "%ka.verb-x").
-    let known = name;
-    while (known && !catalog.get(known)) {
-      const cut = Math.max(known.lastIndexOf('.'), known.lastIndexOf('-'));
-      if (cut <= 0) {
-        known = '';
-        break;
-      }
-      known = known.slice(0, cut);
-    }
+    // The field is the longest catalog name the text starts with, as in Falco
+    // (so a sentence-ending dot after a field stays text).
+    const known = matchFieldPrefix(catalog, name)?.name ?? '';
     if (!known) throw new TemplateError(`unknown field '${name}' in output`, start);
     j = (paren ? i + 2 : i + 1) + known.length;
     let arg: string | undefined;

@@ -130,6 +130,8 @@ export function readRulesFile(file: string, text: string): ReadResult {
 
   const ctx: Ctx = { file, text, lineCounter };
   for (const node of root.items) {
+    // An empty item (a bare `-`) is accepted and ignored, as Falco does.
+    if (node === null || (isScalar(node) && node.value === null)) continue;
     if (!isMap(node)) {
       error(nodeStart(node as Node), 'item is not a mapping (expected one of: list, macro, rule, required_engine_version, required_plugin_versions)');
       continue;
@@ -265,8 +267,14 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     skipIfUnknownFilter: bool('skip-if-unknown-filter'), warnEvttypes: bool('warn_evttypes'),
   };
   if (!append && Object.keys(override).length === 0 && !isEnableOnly(pairs)) {
-    for (const k of ['condition', 'output', 'desc', 'priority'] as const) {
+    for (const k of ['condition', 'output', 'desc'] as const) {
       if (!pairs.has(k)) throw new ItemError(`rule '${name}' has no '${k}'`, nodeStart(map));
+    }
+    if (!pairs.has('priority')) {
+      // Falco refuses this; published rule files (k8sadmission's) still have such rules,
+      // so Kestrel loads them at the lowest priority and says so.
+      warn(nodeStart(map), `rule '${name}' has no 'priority'; using Debug`);
+      rule.priority = 'Debug';
     }
   }
   return rule;

@@ -1,0 +1,104 @@
+/**
+ * Typed reading of one YAML mapping with errors that name the full key, e.g.
+ * `config: kafka.brokers: must be a non-empty list of host:port`. Unknown keys
+ * are errors too: a typo must not silently fall back to a default.
+ */
+export class ConfigError extends Error {
+  constructor(key: string, problem: string) {
+    super(`config: ${key}: ${problem}`);
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export class Section {
+  private readonly seen = new Set<string>();
+
+  private constructor(readonly path: string, private readonly obj: Obj) {}
+
+  /** `value` must be a mapping (or absent/null: an empty section). */
+  static of(path: string, value: unknown): Section {
+    if (value === undefined || value === null) return new Section(path, {});
+    if (!isObj(value)) throw new ConfigError(path || '(top level)', 'must be a mapping');
+    return new Section(path, value);
+  }
+
+  key(k: string): string {
+    return this.path ? `${this.path}.${k}` : k;
+  }
+
+  has(k: string): boolean {
+    return this.obj[k] !== undefined && this.obj[k] !== null;
+  }
+
+  raw(k: string): unknown {
+    this.seen.add(k);
+    return this.obj[k] ?? undefined;
+  }
+
+  section(k: string): Section {
+    return Section.of(this.key(k), this.raw(k));
+  }
+
+  /** Optional sub-section: undefined when the key is absent. */
+  optionalSection(k: string): Section | undefined {
+    return this.has(k) ? this.section(k) : (this.raw(k), undefined);
+  }
+
+  string(k: string, dflt?: string): string {
+    const v = this.raw(k);
+    if (v === undefined) {
+      if (dflt === undefined) throw new ConfigError(this.key(k), 'is required');
+      return dflt;
+    }
+    if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(this.key(k), 'must be a non-empty string');
+    return v;
+  }
+
+  optionalString(k: string): string | undefined {
+    return this.has(k) ? this.string(k) : (this.raw(k), undefined);
+  }
+
+  bool(k: string, dflt: boolean): boolean {
+    const v = this.raw(k);
+    if (v === undefined) return dflt;
+    if (typeof v !== 'boolean') throw new ConfigError(this.key(k), 'must be true or false');
+    return v;
+  }
+
+  /** Integer in [min, max]. */
+  int(k: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const v = this.raw(k);
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new ConfigError(this.key(k), max === Number.MAX_SAFE_INTEGER ? `must be an integer >= ${min}` : `must be an integer from ${min} to ${max}`);
+    }
+    return v;
+  }
+
+  oneOf<T extends string>(k: string, allowed: readonly T[], dflt: T): T {
+    const v = this.raw(k);
+    if (v === undefined) return dflt;
+    const s = typeof v === 'string' ? v.toLowerCase() : v;
+    if (!allowed.includes(s as T)) throw new ConfigError(this.key(k), `must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
+    return s as T;
+  }
+
+  /** A list of non-empty strings; a single string is accepted as a one-item list. */
+  stringList(k: string, dflt: string[] | undefined, what = 'must be a non-empty list of strings'): string[] {
+    const v = this.raw(k);
+    if (v === undefined) {
+      if (dflt === undefined) throw new ConfigError(this.key(k), what);
+      return dflt;
+    }
+    const list = typeof v === 'string' ? [v] : v;
+    if (!Array.isArray(list) || list.length === 0 || list.some((s) => typeof s !== 'string' || s.trim() === '')) throw new ConfigError(this.key(k), what);
+    return list.map((s: string) => s.trim());
+  }
+
+  /** Call after reading every key: reports the first key nobody asked for. */
+  done(): void {
+    for (const k of Object.keys(this.obj)) if (!this.seen.has(k)) throw new ConfigError(this.key(k), 'unknown key');
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * N rule worker threads. A partition is pinned to one worker by a stable hash,
+ * and a worker handles its jobs in order, so alerts of one partition are
+ * evaluated in offset order. Each worker has an in-flight budget (messages and
+ * bytes) that the consumer reserves before dispatching and releases once the
+ * job's alerts are delivered: that is what bounds memory whatever the backlog.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, JobRequest, JobResult, WorkerInit } from './protocol';
+
+export interface Budget {
+  messages: number;
+  bytes: number;
+}
+
+/** The compiled worker script (tests run this module from TypeScript sources). */
+export function workerScript(): string {
+  const here = join(__dirname, 'worker.js');
+  if (existsSync(here) && __filename.endsWith('.js')) return here;
+  return resolve(__dirname, '../../dist/src/pipeline/worker.js');
+}
+
+/** FNV-1a of the topic plus the partition: stable across processes and restarts. */
+export function workerIndex(topic: string, partition: number, workers: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < topic.length; i++) h = Math.imul(h ^ topic.charCodeAt(i), 0x01000193) >>> 0;
+  return (h + partition) % workers;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>;
+  inFlight: Budget;
+}
+
+export class WorkerPool {
+  private nextId = 1;
+  private closed = false;
+  /** Called after a release, with the worker index (the consumer resumes paused partitions). */
+  onRelease: (w: number) => void = () => {};
+  /** A worker died: its jobs are rejected; the process cannot continue safely. */
+  onFatal: (e: Error) => void = () => {};
+
+  private constructor(private readonly slots: Slot[], readonly budget: Budget) {}
+
+  static async start(count: number, init: WorkerInit, budget: Budget): Promise<WorkerPool> {
+    const script = workerScript();
+    if (!existsSync(script)) throw new Error(`worker script ${script} is missing: run npm run build`);
+    const settled = await Promise.allSettled(
+      Array.from({ length: count }, () =>
+        new Promise<Slot>((res, rej) => {
+          const worker = new Worker(script, { workerData: init });
+          const fail = (e: Error) => rej(e);
+          worker.once('error', fail);
+          worker.once('message', (m: FromWorker) => {
+            worker.off('error', fail);
+            if (m.type === 'ready') res({ worker, pending: new Map(), inFlight: { messages: 0, bytes: 0 } });
+            else {
+              void worker.terminate();
+              rej(new Error(m.type === 'fatal' ? m.message : 'worker sent an unexpected first message'));
+            }
+          });
+        }),
+      ),
+    );
+    const slots = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      throw failed.reason;
+    }
+    const pool = new WorkerPool(slots, budget);
+    slots.forEach((s, w) => pool.wire(s, w));
+    return pool;
+  }
+
+  private wire(slot: Slot, w: number): void {
+    slot.worker.on('message', (m: FromWorker) => {
+      if (m.type !== 'result') return;
+      const p = slot.pending.get(m.id);
+      slot.pending.delete(m.id);
+      p?.resolve(m);
+    });
+    const die = (e: Error) => {
+      for (const p of slot.pending.values()) p.reject(e);
+      slot.pending.clear();
+      if (!this.closed) this.onFatal(new Error(`rule worker ${w} stopped: ${e.message}`));
+    };
+    slot.worker.on('error', die);
+    slot.worker.on('exit', (code) => die(new Error(`exit code ${code}`)));
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  workerFor(topic: string, partition: number): number {
+    return workerIndex(topic, partition, this.slots.length);
+  }
+
+  inFlight(w: number): Budget {
+    return { ...this.slots[w].inFlight };
+  }
+
+  /** What worker `w` may still take; an idle worker always takes one message, however big. */
+  room(w: number): Budget {
+    const f = this.slots[w].inFlight;
+    if (f.messages === 0) return { messages: this.budget.messages, bytes: Math.max(this.budget.bytes, 1) };
+    return { messages: Math.max(0, this.budget.messages - f.messages), bytes: Math.max(0, this.budget.bytes - f.bytes) };
+  }
+
+  reserve(w: number, messages: number, bytes: number): void {
+    const f = this.slots[w].inFlight;
+    f.messages += messages;
+    f.bytes += bytes;
+  }
+
+  release(w: number, messages: number, bytes: number): void {
+    const f = this.slots[w].inFlight;
+    f.messages -= messages;
+    f.bytes -= bytes;
+    this.onRelease(w);
+  }
+
+  /** Evaluate raw values on worker `w` (values are copied into one transferred buffer). */
+  run(w: number, values: (Buffer | null)[]): Promise<JobResult> {
+    const lengths = new Int32Array(values.length);
+    let total = 0;
+    values.forEach((v, i) => {
+      lengths[i] = v ? v.length : -1;
+      total += v ? v.length : 0;
+    });
+    const bytes = new Uint8Array(total);
+    let pos = 0;
+    for (const v of values) {
+      if (!v) continue;
+      bytes.set(v, pos);
+      pos += v.length;
+    }
+    const slot = this.slots[w];
+    const id = this.nextId++;
+    const job: JobRequest = { id, buf: bytes.buffer, lengths };
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new Error('worker pool closed'));
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage(job, [bytes.buffer, lengths.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
