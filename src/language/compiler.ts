@@ -63,6 +63,8 @@ interface Unit {
 }
 
 class CompileError extends Error {
+  syntax = false;
+
   constructor(message: string, readonly unit: Unit | undefined, readonly offset: number, readonly unknownField = false, readonly at?: Position) {
     super(message);
   }
@@ -153,7 +155,9 @@ class SourceCompiler {
       if (!(e instanceof CompileError)) throw e;
       const at = e.at ?? def.pos;
       const where = e.unit ? locate(e.unit, e.offset) : { file: def.file, line: at.line, col: at.col };
-      const inRule = e.unit === unit ? '' : ` (in rule '${def.name}')`;
+      const inRule = e.unit && e.unit !== unit ? ` (in rule '${def.name}')` : '';
+      // Syntax errors were already reported, once per condition, by checkSyntax.
+      if (e.syntax) return undefined;
       if (e.unknownField && def.skipIfUnknownFilter) {
         this.diagnostics.push({ severity: 'warning', ...where, message: `rule '${def.name}' skipped (skip-if-unknown-filter): ${e.message}` });
         return undefined;
@@ -167,8 +171,10 @@ class SourceCompiler {
     try {
       return parseCondition(unit.text);
     } catch (e) {
-      if (e instanceof ParseError) throw new CompileError(e.message, unit, e.offset);
-      throw e;
+      if (!(e instanceof ParseError)) throw e;
+      const err = new CompileError(e.message, unit, e.offset);
+      err.syntax = true;
+      throw err;
     }
   }
 
