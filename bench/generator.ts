@@ -462,13 +462,15 @@ function listKey(el: J): string | undefined {
   return undefined;
 }
 
-const FV_SKIP = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'managedFields', 'generation', 'kind', 'apiVersion']);
+/** metadata fields owned by the apiserver, never part of a manager's field set. */
+const FV_META_SKIP = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'managedFields', 'generation']);
 
 /** Structured-merge-diff FieldsV1 set for the fields present in `obj`. */
-function fieldsV1(obj: J, depth = 0): J {
+function fieldsV1(obj: J, depth = 0, parent = ''): J {
   const out: J = depth >= 2 ? { '.': {} } : {};
   for (const k of Object.keys(obj)) {
-    if (depth <= 1 && FV_SKIP.has(k)) continue;
+    if (depth === 0 && (k === 'kind' || k === 'apiVersion')) continue;
+    if (depth === 1 && parent === 'metadata' && FV_META_SKIP.has(k)) continue;
     const v = obj[k];
     if (v === null || v === undefined) continue;
     const fk = `f:${k}`;
@@ -485,7 +487,7 @@ function fieldsV1(obj: J, depth = 0): J {
       }
       out[fk] = m;
     } else if (typeof v === 'object') {
-      out[fk] = Object.keys(v).length > 0 ? fieldsV1(v, depth + 1) : {};
+      out[fk] = Object.keys(v).length > 0 ? fieldsV1(v, depth + 1, k) : {};
     } else {
       out[fk] = {};
     }
@@ -776,6 +778,7 @@ export class AuditEventGenerator {
   private readonly cpIp: string;
   private readonly apiserverLease: string;
   private readonly leaderIds: Record<string, string>;
+  /** Stable uids of the leader-election leases and of the aggregated admin/edit/view ClusterRoles. */
   private readonly leaseUids: Record<string, string>;
 
   constructor(seed: number) {
@@ -804,6 +807,9 @@ export class AuditEventGenerator {
       'kube-controller-manager': rng.uuid(),
       'kube-scheduler': rng.uuid(),
       'cloud-controller-manager': rng.uuid(),
+      admin: rng.uuid(),
+      edit: rng.uuid(),
+      view: rng.uuid(),
     };
 
     // ---- control plane identities
@@ -1930,7 +1936,7 @@ export class AuditEventGenerator {
           apiVersion: 'rbac.authorization.k8s.io/v1',
           metadata: {
             name,
-            uid: this.leaseUids['kube-scheduler'],
+            uid: this.leaseUids[name],
             resourceVersion: rv,
             creationTimestamp: fmtSec(START_US - 120 * 86_400_000_000),
             labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
@@ -2006,7 +2012,7 @@ export class AuditEventGenerator {
         const create = rng.chance(0.5);
         return this.req(h.actor, create ? 'create' : 'patch', create ? resPath(RES.services, ns) + '?fieldManager=kubectl-client-side-apply&fieldValidation=Strict' : resPath(RES.services, ns, w.def.app) + '?fieldManager=kubectl-client-side-apply&fieldValidation=Strict', objRef(RES.services, ns, w.def.app), 'RequestResponse', ok(create ? 201 : 200), {
           requestObject: create ? this.serviceObject(w, type, false) : { metadata: { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal' } }, spec: { type } },
-          responseObject: this.serviceObject(w, type, true),
+          responseObject: this.serviceObject(w, type, true, undefined, create),
           impersonatedUser: this.withImpersonation(h, ns),
         });
       }
@@ -2040,14 +2046,14 @@ export class AuditEventGenerator {
     }
   }
 
-  private serviceObject(w: Workload, type: 'ClusterIP' | 'LoadBalancer' | 'NodePort', server: boolean, nodePort?: number): J {
+  private serviceObject(w: Workload, type: 'ClusterIP' | 'LoadBalancer' | 'NodePort', server: boolean, nodePort?: number, created = false): J {
     const rng = this.rng;
     const ns = w.def.ns;
     const meta: J = { name: w.def.app, namespace: ns };
     if (server) {
-      meta.uid = w.uid;
+      meta.uid = created ? rng.uuid() : w.uid;
       meta.resourceVersion = this.nextRv();
-      meta.creationTimestamp = fmtSec(START_US - 90 * 86_400_000_000);
+      meta.creationTimestamp = created ? this.nowSec() : fmtSec(START_US - 90 * 86_400_000_000);
     }
     meta.labels = { app: w.def.app };
     if (type === 'LoadBalancer') meta.annotations = { 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal', 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' };
@@ -2496,7 +2502,7 @@ export class AuditEventGenerator {
         const port = rng.range(30000, 32767);
         return this.req(h.actor, 'create', resPath(RES.services, ns) + '?fieldManager=kubectl-expose&fieldValidation=Strict', objRef(RES.services, ns, w.def.app), 'RequestResponse', ok(201), {
           requestObject: this.serviceObject(w, 'NodePort', false, rng.chance(0.5) ? port : undefined),
-          responseObject: this.serviceObject(w, 'NodePort', true, port),
+          responseObject: this.serviceObject(w, 'NodePort', true, port, true),
         });
       }
       case 'serviceaccount-token-by-human': {

@@ -13,8 +13,12 @@ export interface LocalKafka {
   version: string;
   /** Milliseconds from call to a broker answering describeCluster (excludes Maven resolution). */
   startMs: number;
-  /** SIGTERM, SIGKILL after a bound, then remove the temp dir. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * SIGTERM, SIGKILL after a bound, then remove the temp dir. Idempotent.
+   * graceful=false: SIGKILL at once (throwaway test broker), unless it still has to
+   * write the class-data-sharing archive at exit.
+   */
+  stop(opts?: { graceful?: boolean }): Promise<void>;
 }
 
 export interface StartOptions {
@@ -22,10 +26,15 @@ export interface StartOptions {
   detached?: boolean;
   /** Readiness bound in ms (default 90000 or $KAFKA_LOCAL_START_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** C1-only JIT: faster start, lower peak throughput (short-lived test brokers). Default false. */
+  quickJit?: boolean;
 }
 
 export function startLocalKafka(opts?: StartOptions): Promise<LocalKafka>;
-export function stopBroker(broker: { pid: number; dir: string; cdsDump?: string }, opts?: { graceMs?: number }): Promise<void>;
+export function stopBroker(
+  broker: { pid: number; dir: string; cdsDump?: string },
+  opts?: { graceMs?: number; graceful?: boolean },
+): Promise<void>;
 /** Resolve deploy/kafka-local/lib with Maven unless it matches pom.xml. */
 export function ensureLib(): void;
 export const STATE_FILE: string;

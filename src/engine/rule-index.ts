@@ -10,39 +10,54 @@ import type { ConditionNode } from '../language/ast';
 import type { CompiledRule } from '../language/compiler';
 
 export interface RuleIndex {
-  /** The slot key of the indexed field (e.g. `jevt.value[/stage]`), undefined when no index helps. */
+  /** The slot key of the indexed field (e.g. `jevt.value[/stage]`), undefined for a leaf. */
   key?: string;
-  /** Candidate rules per value of the indexed field, in load order. */
-  byValue: Map<string, CompiledRule[]>;
-  /** Rules to run when the value has no bucket (or the field is absent). */
-  fallback: CompiledRule[];
+  /** Sub-index per value of the indexed field. */
+  byValue: Map<string, RuleIndex>;
+  /** When the value has no bucket (or the field is absent): the rules the index cannot constrain. */
+  fallback?: RuleIndex;
+  /** Leaf: the rules to run, in load order. */
+  rules: CompiledRule[];
 }
 
 type Constraint = Map<string, Set<string>>;
 
+/** Buckets smaller than this are run as they are: another lookup would cost more than it saves. */
+const MIN_BUCKET = 6;
+const MAX_DEPTH = 3;
+
 export function buildRuleIndex(rules: CompiledRule[], listItems: (name: string) => string[] | undefined, indexable: (key: string) => boolean): RuleIndex {
-  const constraints = rules.map((r) => requiredValues(r.ast, listItems, indexable));
+  const constraints = new Map(rules.map((r) => [r, requiredValues(r.ast, listItems, indexable)]));
+  return build(rules, constraints, new Set(), 0);
+}
+
+function build(rules: CompiledRule[], constraints: Map<CompiledRule, Constraint | undefined>, used: Set<string>, depth: number): RuleIndex {
+  const leaf: RuleIndex = { byValue: new Map(), rules };
+  if (rules.length < MIN_BUCKET || depth >= MAX_DEPTH) return leaf;
   const counts = new Map<string, number>();
-  for (const c of constraints) for (const k of c?.keys() ?? []) counts.set(k, (counts.get(k) ?? 0) + 1);
+  for (const r of rules) for (const k of constraints.get(r)?.keys() ?? []) if (!used.has(k)) counts.set(k, (counts.get(k) ?? 0) + 1);
   let key: string | undefined;
   let best = 0;
   for (const [k, n] of counts) if (n > best) [key, best] = [k, n];
-  if (!key || best < 2) return { byValue: new Map(), fallback: rules };
+  if (!key || best < 2) return leaf;
 
   const fallback: CompiledRule[] = [];
-  const byValue = new Map<string, CompiledRule[]>();
-  const sets = rules.map((_, i) => constraints[i]?.get(key!));
-  for (const s of sets) for (const v of s ?? []) byValue.set(v, []);
+  const buckets = new Map<string, CompiledRule[]>();
+  const sets = rules.map((r) => constraints.get(r)?.get(key!));
+  for (const s of sets) for (const v of s ?? []) buckets.set(v, []);
   rules.forEach((rule, i) => {
     const s = sets[i];
     if (!s) {
       fallback.push(rule);
-      for (const bucket of byValue.values()) bucket.push(rule);
+      for (const bucket of buckets.values()) bucket.push(rule);
     } else {
-      for (const v of s) byValue.get(v)!.push(rule);
+      for (const v of s) buckets.get(v)!.push(rule);
     }
   });
-  return { key, byValue, fallback };
+  const next = new Set([...used, key]);
+  const byValue = new Map<string, RuleIndex>();
+  for (const [v, bucket] of buckets) byValue.set(v, build(bucket, constraints, next, depth + 1));
+  return { key, byValue, fallback: build(fallback, constraints, next, depth + 1), rules: [] };
 }
 
 /** Per field key, the set of values it must have for `node` to hold; undefined when unconstrained. */

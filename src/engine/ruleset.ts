@@ -36,7 +36,8 @@ interface SourceRuntime {
   /** Enabled rules at or above the minimum priority, in load order. */
   active: CompiledRule[];
   index: RuleIndex;
-  indexSlot?: number;
+  /** Slot of each indexed field key. */
+  indexSlots: Map<string, number>;
 }
 
 export interface RulesetSummary {
@@ -85,8 +86,8 @@ export class Ruleset {
         return i !== undefined && !i.numeric && !i.isList;
       };
       const index = buildRuleIndex(active, (n) => compiled.listItems(n), indexable);
-      const indexSlot = index.key === undefined ? undefined : compiled.slots.info.findIndex((s) => s.key === index.key);
-      runtimes.set(rule.source, { compiled, active, index, indexSlot });
+      const indexSlots = new Map(compiled.slots.info.map((s, i) => [s.key, i]));
+      runtimes.set(rule.source, { compiled, active, index, indexSlots });
     }
     for (const [source, s] of skipped) {
       diagnostics.push({ severity: 'warning', file: s.file, line: s.line, col: 1, message: `${s.count} rule(s) of source '${source}' skipped: Kestrel evaluates k8s_audit and k8s_admission events only` });
@@ -119,11 +120,12 @@ export class Ruleset {
     const rt = this.runtimes.get(view.source);
     if (!rt) return [];
     const ctx = new EvalContext(view, rt.compiled.slots);
-    let candidates = rt.index.fallback;
-    if (rt.indexSlot !== undefined) {
-      const v = ctx.get(rt.indexSlot);
-      if (v.length > 0) candidates = rt.index.byValue.get(toText(v[0])) ?? rt.index.fallback;
+    let node = rt.index;
+    while (node.key !== undefined) {
+      const v = ctx.get(rt.indexSlots.get(node.key)!);
+      node = (v.length > 0 ? node.byValue.get(toText(v[0])) : undefined) ?? node.fallback!;
     }
+    const candidates = node.rules;
     let alerts: Alert[] | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const rule = candidates[i];

@@ -1,0 +1,133 @@
+/**
+ * `kestrel consume -c kestrel.yaml`: run the Kafka pipeline until SIGTERM/SIGINT.
+ * Exit codes: 0 clean stop, 1 rules/topics/runtime failure, 2 bad config or usage.
+ * Runnable on its own (`node dist/src/cli/consume.js -c FILE`) until main.ts wires it.
+ */
+import { parseArgs } from 'node:util';
+import type { Admin } from 'kafkajs';
+import { ConfigError, loadConfig } from '../config/load';
+import type { KestrelConfig } from '../config/types';
+import { loadRuleset } from '../engine/load';
+import { createLogger } from '../observability/logger';
+import { Metrics } from '../observability/metrics';
+import { startHttpServer, type HttpServer } from '../observability/server';
+import { Pipeline, StartupError } from '../pipeline/consumer';
+import { kafkaClient } from '../sources/kafka';
+import { printDiagnostics } from './common';
+
+export const CONSUME_HELP = `Usage: kestrel consume -c FILE
+
+  -c, --config   kestrel.yaml (see docs/kafka.md); environment variables
+                 KESTREL_KAFKA_BROKERS, KESTREL_KAFKA_GROUP, KESTREL_INPUT_TOPICS,
+                 KESTREL_OUTPUT_TOPIC, KESTREL_KAFKA_SASL_USERNAME/PASSWORD and
+                 KESTREL_METRICS_PORT override it.
+`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function consumeMain(argv: string[], err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, allowPositionals: false, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (e) {
+    err.write(`kestrel: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(CONSUME_HELP);
+    return 0;
+  }
+  if (!values.config) {
+    err.write(`kestrel: consume needs -c FILE\n${CONSUME_HELP}`);
+    return 2;
+  }
+  let cfg: KestrelConfig;
+  try {
+    cfg = loadConfig(values.config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err.write(`kestrel: ${e.message}\n`);
+    return 2;
+  }
+  return consumeCommand(cfg, err);
+}
+
+export async function consumeCommand(cfg: KestrelConfig, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  // Fail fast on rule errors, with the same diagnostics as `kestrel check`.
+  const { ruleset, diagnostics } = loadRuleset(cfg.rules.paths, { ruleMatching: cfg.rules.ruleMatching, minPriority: cfg.rules.minPriority });
+  printDiagnostics(diagnostics.filter((d) => d.severity === 'error'), err);
+  if (!ruleset) return 1;
+
+  const logger = createLogger(cfg.logLevel);
+  const metrics = new Metrics();
+  const kafka = kafkaClient(cfg.kafka, logger);
+  let pipeline = new Pipeline(cfg, kafka, logger, metrics);
+  let http: HttpServer | undefined;
+  if (cfg.metrics) {
+    http = await startHttpServer(cfg.metrics.host, cfg.metrics.port, metrics.registry, () => pipeline.readiness());
+    logger.info({ port: http.port }, 'serving /metrics, /healthz, /readyz');
+  }
+
+  let stopRequested: string | undefined;
+  let wake: () => void = () => {};
+  const stopSignal = new Promise<void>((r) => (wake = r));
+  const onSignal = (sig: string) => {
+    if (stopRequested) {
+      logger.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopRequested = sig;
+    wake();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
+  let code = 0;
+  let admin: Admin | undefined;
+  try {
+    // Brokers unreachable at start: retry with backoff, /readyz stays false, no crash loop.
+    for (let attempt = 0; !stopRequested; attempt++) {
+      admin = kafka.admin();
+      try {
+        await admin.connect();
+        await pipeline.start(admin);
+        logger.info({ brokers: cfg.kafka.brokers, group: cfg.kafka.groupId, topics: cfg.kafka.inputTopics, workers: cfg.workers.count, mode: cfg.delivery.mode }, 'consuming');
+        break;
+      } catch (e) {
+        if (e instanceof StartupError) throw e;
+        await admin.disconnect().catch(() => {});
+        // Start over from a clean pipeline (workers, producers) on the next attempt.
+        await pipeline.stop(1_000).catch(() => {});
+        pipeline = new Pipeline(cfg, kafka, logger, metrics);
+        const wait = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
+        logger.warn({ brokers: cfg.kafka.brokers, err: (e as Error).message, retry_in_ms: wait }, 'cannot start consuming; retrying');
+        await Promise.race([sleep(wait), stopSignal]);
+      }
+    }
+    await admin?.disconnect().catch(() => {});
+    const failure = await Promise.race([stopSignal.then(() => undefined), pipeline.failed]);
+    if (failure) {
+      logger.fatal({ err: failure.message }, 'pipeline failed; stopping');
+      code = 1;
+    } else logger.info({ signal: stopRequested }, 'stopping: draining in-flight work');
+  } catch (e) {
+    if (!(e instanceof StartupError)) throw e;
+    logger.fatal(e.message);
+    err.write(`kestrel: ${e.message}\n`);
+    code = 1;
+  }
+  const clean = await pipeline.stop(cfg.shutdownTimeoutMs);
+  logger.info({ clean }, 'stopped');
+  await http?.close();
+  return code;
+}
+
+if (require.main === module) {
+  consumeMain(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`kestrel: ${e.message}\nkestrel: this is a bug; please report it with the command that caused it\n`);
+      process.exit(70);
+    },
+  );
+}

@@ -1,0 +1,1 @@
+test('unit', () => { expect(process.env.KAFKA_BROKERS).toBeUndefined(); });
