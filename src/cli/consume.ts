@@ -1,7 +1,6 @@
 /**
  * `kestrel consume -c kestrel.yaml`: run the Kafka pipeline until SIGTERM/SIGINT.
  * Exit codes: 0 clean stop, 1 rules/topics/runtime failure, 2 bad config or usage.
- * Runnable on its own (`node dist/src/cli/consume.js -c FILE`) until main.ts wires it.
  */
 import { parseArgs } from 'node:util';
 import type { Admin } from 'kafkajs';
@@ -120,14 +119,4 @@ export async function consumeCommand(cfg: KestrelConfig, err: NodeJS.WritableStr
   logger.info({ clean }, 'stopped');
   await http?.close();
   return code;
-}
-
-if (require.main === module) {
-  consumeMain(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: Error) => {
-      process.stderr.write(`kestrel: ${e.message}\nkestrel: this is a bug; please report it with the command that caused it\n`);
-      process.exit(70);
-    },
-  );
 }

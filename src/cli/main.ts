@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { parsePriority } from '../language/priority';
 import { VERSION } from '../version';
 import { checkCommand } from './check';
+import { consumeMain } from './consume';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
 import { fieldsCommand, rulesCommand } from './list';
 import { runCommand } from './run';
@@ -15,6 +16,7 @@ Usage:
   kestrel check  [-r FILE|DIR]...
   kestrel rules  [-r FILE|DIR]...
   kestrel fields [--source SOURCE]
+  kestrel consume -c kestrel.yaml   (Kafka consumer group; see docs/kafka.md)
 
   -r, --rules      rules file or directory (its *.yaml in name order); repeatable.
                    Default: the rules/ folder shipped with Kestrel.
@@ -37,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
+  // Commands with their own options parse them themselves.
+  if (command === 'consume') return consumeMain(rest);
   const { values } = parseArgs({
     args: rest,
     allowPositionals: false,
@@ -81,15 +85,18 @@ export async function main(argv: string[]): Promise<number> {
     case 'fields':
       return fieldsCommand(values.source);
     default:
-      throw new UsageError(`unknown command '${command}' (try: run, check, rules, fields)`);
+      throw new UsageError(`unknown command '${command}' (try: run, check, rules, fields, consume)`);
   }
 }
 
 /** Run the CLI as a process: exit code 0 ok, 1 rule errors, 2 usage, 70 internal error. */
 export function runCli(argv: string[] = process.argv.slice(2)): void {
+  // Long-running commands may leave client sockets or timers behind after a clean stop.
+  const exitNow = argv[0] === 'consume' || argv[0] === 'serve';
   main(argv).then(
     (code) => {
       process.exitCode = code;
+      if (exitNow) process.exit(code);
     },
     (e: unknown) => {
       const usage = e instanceof UsageError || String((e as { code?: string }).code ?? '').startsWith('ERR_PARSE_ARGS');

@@ -1,7 +1,7 @@
 /**
  * Typed reading of one YAML mapping with errors that name the full key, e.g.
  * `config: kafka.brokers: must be a non-empty list of host:port`. Unknown keys
- * are errors too: a typo must not silently fall back to a default.
+ * are errors too (allow()): a typo must not silently fall back to a default.
  */
 export class ConfigError extends Error {
   constructor(key: string, problem: string) {
@@ -13,8 +13,6 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class Section {
-  private readonly seen = new Set<string>();
-
   private constructor(readonly path: string, private readonly obj: Obj) {}
 
   /** `value` must be a mapping (or absent/null: an empty section). */
@@ -33,7 +31,6 @@ export class Section {
   }
 
   raw(k: string): unknown {
-    this.seen.add(k);
     return this.obj[k] ?? undefined;
   }
 
@@ -97,8 +94,9 @@ export class Section {
     return list.map((s: string) => s.trim());
   }
 
-  /** Call after reading every key: reports the first key nobody asked for. */
-  done(): void {
-    for (const k of Object.keys(this.obj)) if (!this.seen.has(k)) throw new ConfigError(this.key(k), 'unknown key');
+  /** Reject unknown keys up front (before "is required" errors that a typo would cause). */
+  allow(...keys: string[]): this {
+    for (const k of Object.keys(this.obj)) if (!keys.includes(k)) throw new ConfigError(this.key(k), 'unknown key');
+    return this;
   }
 }

@@ -54,17 +54,17 @@ function priority(s: Section, k: string, dflt: Priority): Priority {
 
 /** Parse and validate config text. `baseDir` anchors relative paths. */
 export function parseConfig(text: string, baseDir: string, env: Env = process.env): KestrelConfig {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0].line;
-    throw new ConfigError(line ? `line ${line}` : '(file)', `invalid YAML: ${e.message.split('\n')[0]}`);
+    throw new ConfigError(line ? `line ${line}` : '(file)', `invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:$/, '')}`);
   }
-  const top = Section.of('', doc.toJS());
+  const top = Section.of('', doc.toJS()).allow('kafka', 'rules', 'input', 'workers', 'delivery', 'dlq', 'sinks', 'breaker', 'metrics', 'shutdown_timeout_ms', 'log_level', 'hostname');
   const path = (p: string) => resolve(baseDir, p);
 
   // kafka
-  const k = top.section('kafka');
+  const k = top.section('kafka').allow('brokers', 'client_id', 'group_id', 'input_topics', 'from_beginning', 'ssl', 'sasl', 'connection_timeout_ms', 'session_timeout_ms');
   const brokers = envList(env, 'KESTREL_KAFKA_BROKERS');
   const kafka: KestrelConfig['kafka'] = {
     brokers: brokers ? brokersFrom('KESTREL_KAFKA_BROKERS', brokers) : brokersFrom(k.key('brokers'), k.stringList('brokers', undefined, BROKERS_PROBLEM)),
@@ -80,101 +80,90 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
   const ssl = k.raw('ssl');
   if (ssl === true) kafka.ssl = { rejectUnauthorized: true };
   else if (ssl !== undefined && ssl !== false) {
-    const s = Section.of(k.key('ssl'), ssl);
+    const s = Section.of(k.key('ssl'), ssl).allow('ca_file', 'cert_file', 'key_file', 'reject_unauthorized');
     const opt = (key: string) => {
       const v = s.optionalString(key);
       return v === undefined ? undefined : path(v);
     };
     kafka.ssl = { caFile: opt('ca_file'), certFile: opt('cert_file'), keyFile: opt('key_file'), rejectUnauthorized: s.bool('reject_unauthorized', true) };
     if ((kafka.ssl.certFile === undefined) !== (kafka.ssl.keyFile === undefined)) throw new ConfigError(s.key(kafka.ssl.certFile ? 'key_file' : 'cert_file'), 'is required when the other of cert_file/key_file is set');
-    s.done();
   }
   const saslSec = k.optionalSection('sasl');
   const envUser = envString(env, 'KESTREL_KAFKA_SASL_USERNAME');
   const envPass = envString(env, 'KESTREL_KAFKA_SASL_PASSWORD');
   if (saslSec || envUser || envPass) {
-    const s = saslSec ?? Section.of(k.key('sasl'), {});
+    const s = (saslSec ?? Section.of(k.key('sasl'), {})).allow('mechanism', 'username', 'password');
     const mechanism = s.oneOf<SaslMechanism>('mechanism', ['plain', 'scram-sha-256', 'scram-sha-512'], 'plain');
     const username = envUser ?? s.optionalString('username');
     const password = envPass ?? s.optionalString('password');
     if (!username) throw new ConfigError(s.key('username'), 'is required with SASL (or set KESTREL_KAFKA_SASL_USERNAME)');
     if (!password) throw new ConfigError(s.key('password'), 'is required with SASL (or set KESTREL_KAFKA_SASL_PASSWORD)');
     kafka.sasl = { mechanism, username, password };
-    s.done();
   }
-  k.done();
 
   // rules
-  const r = top.section('rules');
+  const r = top.section('rules').allow('paths', 'rule_matching', 'min_priority', 'source');
   const rules: KestrelConfig['rules'] = {
     paths: r.stringList('paths', undefined, 'must be a non-empty list of rule files or folders').map(path),
     ruleMatching: r.oneOf('rule_matching', ['first', 'all'], 'first'),
     minPriority: priority(r, 'min_priority', 'Debug'),
     source: r.oneOf('source', ['k8s_audit', 'k8s_admission'], 'k8s_audit'),
   };
-  r.done();
 
-  const i = top.section('input');
+  const i = top.section('input').allow('format', 'max_message_bytes');
   const input: KestrelConfig['input'] = { format: i.oneOf('format', PAYLOAD_FORMATS, 'auto'), maxMessageBytes: i.int('max_message_bytes', 1 << 20, 1) };
-  i.done();
 
-  const w = top.section('workers');
+  const w = top.section('workers').allow('count', 'max_in_flight_messages', 'max_in_flight_bytes');
   const workers: KestrelConfig['workers'] = {
     count: w.int('count', Math.max(1, cpus().length), 1, 256),
     maxInFlightMessages: w.int('max_in_flight_messages', 2000, 1),
     maxInFlightBytes: w.int('max_in_flight_bytes', 64 << 20, 1024),
   };
-  w.done();
 
-  const d = top.section('delivery');
+  const d = top.section('delivery').allow('mode', 'commit_interval_ms', 'transactional_id');
   const delivery: KestrelConfig['delivery'] = {
     mode: d.oneOf('mode', ['at_least_once', 'exactly_once'], 'at_least_once'),
     commitIntervalMs: d.int('commit_interval_ms', 200, 10, 60_000),
     transactionalId: '',
   };
   delivery.transactionalId = d.string('transactional_id', `kestrel-${kafka.groupId}-${hostname()}`);
-  d.done();
 
   const dlqSec = top.optionalSection('dlq');
   let dlq: KestrelConfig['dlq'];
   if (dlqSec) {
+    dlqSec.allow('topic');
     dlq = { topic: dlqSec.string('topic') };
-    dlqSec.done();
   }
 
-  const s = top.section('sinks');
+  const s = top.section('sinks').allow('kafka', 'stdout', 'file');
   const sinks: KestrelConfig['sinks'] = {};
   const ks = s.optionalSection('kafka');
   const outputEnv = envString(env, 'KESTREL_OUTPUT_TOPIC');
   if (ks || outputEnv) {
-    const sec = ks ?? Section.of(s.key('kafka'), {});
+    const sec = (ks ?? Section.of(s.key('kafka'), {})).allow('topic', 'key', 'min_priority');
     const topic = outputEnv !== undefined ? (sec.optionalString('topic'), outputEnv) : sec.string('topic');
     sinks.kafka = { topic, key: sec.oneOf<AlertKey>('key', ['rule', 'priority', 'source', 'none'], 'rule'), minPriority: priority(sec, 'min_priority', 'Debug') };
-    sec.done();
   }
   const streamSink = (sec: Section): StreamSinkConfig => ({ minPriority: priority(sec, 'min_priority', 'Debug'), format: sec.oneOf('format', ['json', 'text'], 'json') });
   const so = s.optionalSection('stdout');
-  if (so && so.bool('enabled', true)) sinks.stdout = streamSink(so);
-  so?.done();
+  if (so?.allow('enabled', 'min_priority', 'format') && so.bool('enabled', true)) sinks.stdout = streamSink(so);
   const fs = s.optionalSection('file');
   if (fs) {
+    fs.allow('path', 'min_priority', 'format');
     sinks.file = { path: path(fs.string('path')), ...streamSink(fs) };
-    fs.done();
   }
-  s.done();
   if (!sinks.kafka && !sinks.stdout && !sinks.file) throw new ConfigError('sinks', 'configure at least one of kafka, stdout, file');
   if (delivery.mode === 'exactly_once' && !sinks.kafka) throw new ConfigError('delivery.mode', 'exactly_once needs sinks.kafka (alerts and offsets are committed in one Kafka transaction)');
 
-  const b = top.section('breaker');
+  const b = top.section('breaker').allow('timeout_ms', 'error_threshold_percentage', 'reset_timeout_ms', 'volume_threshold');
   const breaker: KestrelConfig['breaker'] = {
     timeoutMs: b.int('timeout_ms', 30_000, 100),
     errorThresholdPercentage: b.int('error_threshold_percentage', 50, 1, 100),
     resetTimeoutMs: b.int('reset_timeout_ms', 5_000, 10),
     volumeThreshold: b.int('volume_threshold', 1, 0),
   };
-  b.done();
 
-  const m = top.optionalSection('metrics');
+  const m = top.optionalSection('metrics')?.allow('enabled', 'host', 'port');
   let metrics: KestrelConfig['metrics'];
   const portEnv = env.KESTREL_METRICS_PORT;
   if (portEnv !== undefined && !/^\d{1,5}$/.test(portEnv)) throw new ConfigError('KESTREL_METRICS_PORT', 'must be a port number');
@@ -183,7 +172,6 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
     const filePort = sec.int('port', 9464, 0, 65535);
     metrics = { host: sec.string('host', '0.0.0.0'), port: portEnv !== undefined ? Number(portEnv) : filePort };
   }
-  m?.done();
 
   const config: KestrelConfig = {
     kafka, rules, input, workers, delivery, dlq, sinks, breaker, metrics,
@@ -191,7 +179,6 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
     logLevel: top.oneOf('log_level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     hostname: top.string('hostname', hostname()),
   };
-  top.done();
   return config;
 }
 

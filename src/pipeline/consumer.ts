@@ -11,8 +11,8 @@
  * of order never commits past one still being delivered.
  *
  * Backpressure: each worker has a budget of in-flight messages/bytes (held
- * until delivery). A batch that meets a full budget stops there and pauses its
- * partition; release of budget (half free) resumes it, and kafkajs re-fetches
+ * until delivery). A batch that meets a full budget waits up to a second for
+ * it, then stops there and pauses its partition; release of budget (half free) resumes it, and kafkajs re-fetches
  * from the first undispatched offset. An open sink breaker pauses every
  * assigned partition until all breakers close.
  *
@@ -40,6 +40,8 @@ import { PartitionTracker, type TrackedJob } from './tracker';
 
 /** Largest job handed to a worker at once. */
 const MAX_JOB_MESSAGES = 1000;
+/** How long one batch may wait for a worker's budget before its partition is paused. */
+const BUDGET_WAIT_MS = 1000;
 
 type PauseReason = 'budget' | 'breaker';
 
@@ -144,7 +146,7 @@ export class Pipeline {
       sessionTimeout: c.kafka.sessionTimeoutMs,
       readUncommitted: false,
       allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 500,
+      maxWaitTimeInMs: 200,
     });
     const ev = this.consumer.events;
     this.consumer.on(ev.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment));
@@ -244,6 +246,7 @@ export class Pipeline {
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const ps = this.part(batch.topic, batch.partition);
     const msgs = batch.messages;
+    const started = Date.now();
     let i = 0;
     while (i < msgs.length) {
       if (!isRunning() || isStale() || this.stopping || ps.revoked || ps.pauses.size > 0) break;
@@ -252,6 +255,7 @@ export class Pipeline {
         i++;
         continue;
       }
+      const waited = Date.now() - started;
       const room = this.pool.room(ps.worker);
       let n = 0;
       let bytes = 0;
@@ -263,6 +267,9 @@ export class Pipeline {
         n++;
       }
       if (n === 0) {
+        // A short wait absorbs ordinary jitter; pausing costs a fetch round (kafkajs idles
+        // maxWaitTime when every partition is paused), so it is for real saturation.
+        if (waited < BUDGET_WAIT_MS && (await this.pool.waitForRelease(ps.worker, BUDGET_WAIT_MS - waited))) continue;
         this.pause(ps, 'budget');
         break;
       }

@@ -121,7 +121,23 @@ export class WorkerPool {
     const f = this.slots[w].inFlight;
     f.messages -= messages;
     f.bytes -= bytes;
+    const waiters = this.waiters[w];
+    this.waiters[w] = [];
+    for (const wake of waiters ?? []) wake(true);
     this.onRelease(w);
+  }
+
+  private readonly waiters: ((freed: boolean) => void)[][] = [];
+
+  /** Resolves true at the next release on worker `w`, false after `ms`. */
+  waitForRelease(w: number, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      (this.waiters[w] ??= []).push((freed) => {
+        clearTimeout(t);
+        resolve(freed);
+      });
+    });
   }
 
   /** Evaluate raw values on worker `w` (values are copied into one transferred buffer). */
