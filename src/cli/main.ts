@@ -4,6 +4,7 @@ import { parsePriority } from '../language/priority';
 import { VERSION } from '../version';
 import { checkCommand } from './check';
 import { consumeMain } from './consume';
+import { serveCommand } from './serve';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
 import { fieldsCommand, rulesCommand } from './list';
 import { runCommand } from './run';
@@ -16,7 +17,9 @@ Usage:
   kestrel check  [-r FILE|DIR]...
   kestrel rules  [-r FILE|DIR]...
   kestrel fields [--source SOURCE]
-  kestrel consume -c kestrel.yaml   (Kafka consumer group; see docs/kafka.md)
+  kestrel serve  [-c CONFIG] [-r FILE|DIR]... [--listen HOST:PORT] [--token-file F] [--tls-cert F --tls-key F]
+                 audit webhook and kube-audit-rest receiver (kestrel serve --help; docs/webhook.md)
+  kestrel consume -c kestrel.yaml   Kafka consumer group (kestrel consume --help; docs/kafka.md)
 
   -r, --rules      rules file or directory (its *.yaml in name order); repeatable.
                    Default: the rules/ folder shipped with Kestrel.
@@ -41,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Commands with their own options parse them themselves.
   if (command === 'consume') return consumeMain(rest);
+  if (command === 'serve') return serveCommand(rest);
   const { values } = parseArgs({
     args: rest,
     allowPositionals: false,
@@ -85,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'fields':
       return fieldsCommand(values.source);
     default:
-      throw new UsageError(`unknown command '${command}' (try: run, check, rules, fields, consume)`);
+      throw new UsageError(`unknown command '${command}' (try: run, serve, consume, check, rules, fields)`);
   }
 }
 

@@ -69,16 +69,19 @@ export class AlertShaper {
    * Shape alerts: returns those that pass (with static fields and, after a
    * suppression, the suppressed count), in order. `inputFields` (per webhook
    * path or topic) override the global static fields; neither overrides a
-   * field the rule's output already set.
+   * field the rule's output already set. `scope` (e.g. the webhook path or
+   * input topic) keeps throttling windows of different inputs apart, so one
+   * cluster's alerts never suppress another's.
    */
-  shape(alerts: Alert[], inputFields?: Record<string, string>): Alert[] {
+  shape(alerts: Alert[], inputFields?: Record<string, string>, scope = ''): Alert[] {
     const out: Alert[] = [];
     const t = this.now();
     for (const a of alerts) {
       let suppressedBefore = 0;
       const th = this.options.throttle;
       if (th && (!this.throttledRules || this.throttledRules.has(a.rule))) {
-        const key = th.key === 'rule_output' ? `${a.rule}\u0000${a.message}` : a.rule;
+        const base = th.key === 'rule_output' ? `${a.rule}\u0000${a.message}` : a.rule;
+        const key = scope ? `${scope}\u0000${base}` : base;
         const w = this.windows.get(key);
         if (w && t - w.openedAt < th.windowMs) {
           w.suppressed++;
@@ -102,9 +105,9 @@ export class AlertShaper {
     return out;
   }
 
-  /** Suppressed alerts not yet reported in a later alert, by throttle key (rule name, or rule + output). */
+  /** Suppressed alerts not yet reported in a later alert, by throttle key ([scope: ]rule[: output]). */
   pending(): { key: string; suppressed: number }[] {
-    return [...this.windows].filter(([, w]) => w.suppressed > 0).map(([key, w]) => ({ key: key.replace('\u0000', ': '), suppressed: w.suppressed }));
+    return [...this.windows].filter(([, w]) => w.suppressed > 0).map(([key, w]) => ({ key: key.replace(/\u0000/g, ': '), suppressed: w.suppressed }));
   }
 
   private decorate(a: Alert, inputFields: Record<string, string> | undefined, suppressed: number): Alert {

@@ -1,0 +1,673 @@
+/**
+ * `kestrel serve`: the audit webhook in standalone mode. kube-apiserver (audit
+ * webhook backend) and log shippers of kube-audit-rest POST events; each
+ * request is evaluated in-process with the current ruleset, its alerts shaped
+ * (static fields, throttling) and delivered to the sinks (stdout, file, HTTP /
+ * falcosidekick) before the request is answered 200.
+ *
+ * Reload: SIGHUP (and, with --watch, changes under the rule paths) reloads the
+ * rules atomically; a broken ruleset is rejected with its errors on stderr and
+ * the running one is kept. /readyz reports the loaded ruleset's hash.
+ *
+ * Configuration: a YAML file (-c, see docs/webhook.md) and/or flags; flags win.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { parseDocument } from 'yaml';
+import { alertJson } from '../engine/alert';
+import { RulesetHolder } from '../engine/holder';
+import type { RuleMatching } from '../engine/ruleset';
+import { AlertShaper, type ThrottleOptions } from '../engine/shaping';
+import { alertFilter, deliverToSinks, type AlertFilterOptions, type RoutedSink } from '../engine/shaping-filter';
+import { formatDiagnostic } from '../language/diagnostics';
+import { parsePriority, type Priority } from '../language/priority';
+import { RotatingFileSink, type FsyncPolicy } from '../sinks/file';
+import { HttpSink } from '../sinks/http';
+import { stdoutSink } from '../sinks/stdout';
+import type { AlertSink, OutgoingAlert } from '../sinks/types';
+import { WebhookServer, type WebhookBatch, type WebhookRoute } from '../sources/webhook';
+import { DEFAULT_RULES_DIR, UsageError } from './common';
+
+/** A configuration mistake, naming the key: `config: sinks.http.url: must be ...`. */
+export class ConfigError extends Error {
+  constructor(key: string, problem: string) {
+    super(`config: ${key}: ${problem}`);
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Typed reading of one YAML mapping; unknown keys are errors (`done`). */
+class Section {
+  private readonly seen = new Set<string>();
+  private constructor(readonly path: string, private readonly obj: Obj) {}
+
+  static of(path: string, value: unknown): Section {
+    if (value === undefined || value === null) return new Section(path, {});
+    if (!isObj(value)) throw new ConfigError(path || '(top level)', 'must be a mapping');
+    return new Section(path, value);
+  }
+
+  key(k: string): string {
+    return this.path ? `${this.path}.${k}` : k;
+  }
+
+  has(k: string): boolean {
+    return this.obj[k] !== undefined && this.obj[k] !== null;
+  }
+
+  raw(k: string): unknown {
+    this.seen.add(k);
+    return this.obj[k] ?? undefined;
+  }
+
+  section(k: string): Section {
+    return Section.of(this.key(k), this.raw(k));
+  }
+
+  optionalSection(k: string): Section | undefined {
+    return this.has(k) ? this.section(k) : (this.raw(k), undefined);
+  }
+
+  string(k: string, dflt?: string): string {
+    const v = this.raw(k);
+    if (v === undefined) {
+      if (dflt === undefined) throw new ConfigError(this.key(k), 'is required');
+      return dflt;
+    }
+    if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(this.key(k), 'must be a non-empty string');
+    return v;
+  }
+
+  optionalString(k: string): string | undefined {
+    return this.has(k) ? this.string(k) : (this.raw(k), undefined);
+  }
+
+  bool(k: string, dflt: boolean): boolean {
+    const v = this.raw(k);
+    if (v === undefined) return dflt;
+    if (typeof v !== 'boolean') throw new ConfigError(this.key(k), 'must be true or false');
+    return v;
+  }
+
+  int(k: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const v = this.raw(k);
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new ConfigError(this.key(k), max === Number.MAX_SAFE_INTEGER ? `must be an integer >= ${min}` : `must be an integer from ${min} to ${max}`);
+    }
+    return v;
+  }
+
+  oneOf<T extends string>(k: string, allowed: readonly T[], dflt: T): T {
+    const v = this.raw(k);
+    if (v === undefined) return dflt;
+    const s = typeof v === 'string' ? v.toLowerCase() : v;
+    if (!allowed.includes(s as T)) throw new ConfigError(this.key(k), `must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
+    return s as T;
+  }
+
+  stringList(k: string, dflt: string[] | undefined): string[] {
+    const v = this.raw(k);
+    if (v === undefined) {
+      if (dflt === undefined) throw new ConfigError(this.key(k), 'must be a non-empty list of strings');
+      return dflt;
+    }
+    const list = typeof v === 'string' ? [v] : v;
+    if (!Array.isArray(list) || list.length === 0 || list.some((x) => typeof x !== 'string' || x.trim() === '')) throw new ConfigError(this.key(k), 'must be a non-empty list of strings');
+    return list.map((x: string) => x.trim());
+  }
+
+  done(): void {
+    for (const k of Object.keys(this.obj)) if (!this.seen.has(k)) throw new ConfigError(this.key(k), 'unknown key');
+  }
+}
+
+export const DEFAULT_WEBHOOK_PORT = 9765;
+export const DEFAULT_AUDIT_PATH = '/k8s-audit';
+
+interface SinkFilterConfig {
+  filter: AlertFilterOptions;
+  minPriority: Priority;
+}
+
+export interface ServeConfig {
+  rules: string[];
+  ruleMatching: RuleMatching;
+  minPriority: Priority;
+  hostname: string;
+  listen: { host: string; port: number };
+  routes: WebhookRoute[];
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  /** Bearer tokens (read from token files). */
+  tokens: string[];
+  limits: { maxBodyBytes: number; requestTimeoutMs: number; headersTimeoutMs: number; maxConcurrentRequests: number };
+  /** Static fields added to every alert; per-route fields override them. */
+  fields: Record<string, string>;
+  throttle?: ThrottleOptions;
+  sinks: {
+    stdout?: SinkFilterConfig & { format: 'json' | 'text' };
+    file?: SinkFilterConfig & { path: string; format: 'json' | 'text'; maxBytes: number; keep: number; fsync: FsyncPolicy; fsyncIntervalMs: number };
+    http?: SinkFilterConfig & {
+      url: string;
+      headers: Record<string, string>;
+      timeoutMs: number;
+      maxRetryMs: number;
+      maxPending: number;
+      concurrency: number;
+      breaker: { errorThresholdPercentage: number; resetTimeoutMs: number; volumeThreshold: number };
+      caFile?: string;
+      insecureSkipVerify: boolean;
+    };
+  };
+  watch?: { debounceMs: number };
+}
+
+const PRIORITY_HELP = 'must be a Falco priority (emergency, alert, critical, error, warning, notice, informational, debug)';
+
+function priorityOf(s: Section, k: string, dflt: Priority): Priority {
+  const v = s.raw(k);
+  if (v === undefined) return dflt;
+  const p = typeof v === 'string' ? parsePriority(v) : undefined;
+  if (!p) throw new ConfigError(s.key(k), `${PRIORITY_HELP}, got ${JSON.stringify(v)}`);
+  return p;
+}
+
+function stringMap(s: Section, k: string): Record<string, string> {
+  const v = s.raw(k);
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(s.key(k), 'must be a mapping of names to strings');
+  const out: Record<string, string> = {};
+  for (const [name, val] of Object.entries(v)) {
+    if (typeof val !== 'string' && typeof val !== 'number' && typeof val !== 'boolean') throw new ConfigError(`${s.key(k)}.${name}`, 'must be a string');
+    out[name] = String(val);
+  }
+  return out;
+}
+
+function filterOf(s: Section): SinkFilterConfig {
+  const minPriority = priorityOf(s, 'min_priority', 'Debug');
+  const opt = (k: string) => (s.has(k) ? s.stringList(k, undefined) : (s.raw(k), undefined));
+  return { minPriority, filter: { rules: opt('rules'), excludeRules: opt('exclude_rules'), tags: opt('tags'), excludeTags: opt('exclude_tags') } };
+}
+
+function readSecretFile(path: string, key: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError(key, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (text === '') throw new ConfigError(key, `${path} is empty`);
+  return text;
+}
+
+/** The configuration without a file or flags: rules/ on 0.0.0.0:9765/k8s-audit, no sinks. */
+export function defaultServeConfig(): ServeConfig {
+  return {
+    rules: [DEFAULT_RULES_DIR],
+    ruleMatching: 'first',
+    minPriority: 'Debug',
+    hostname: osHostname(),
+    listen: { host: '0.0.0.0', port: DEFAULT_WEBHOOK_PORT },
+    routes: [{ path: DEFAULT_AUDIT_PATH, source: 'k8s_audit' }],
+    tokens: [],
+    limits: { maxBodyBytes: 16 * 1024 * 1024, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConcurrentRequests: 64 },
+    fields: {},
+    sinks: {},
+  };
+}
+
+/** Parse a `kestrel serve` YAML config; relative paths are resolved against `baseDir`. */
+export function parseServeConfig(text: string, baseDir: string): ServeConfig {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) throw new ConfigError('(file)', `invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  const top = Section.of('', doc.toJS());
+  const cfg = defaultServeConfig();
+  const p = (f: string) => resolve(baseDir, f);
+  if (top.has('rules')) cfg.rules = top.stringList('rules', undefined).map(p);
+  else top.raw('rules');
+  cfg.ruleMatching = top.oneOf('rule_matching', ['first', 'all'] as const, 'first');
+  cfg.minPriority = priorityOf(top, 'min_priority', 'Debug');
+  cfg.hostname = top.string('hostname', cfg.hostname);
+
+  const listen = top.section('listen');
+  cfg.listen = { host: listen.string('host', '0.0.0.0'), port: listen.int('port', DEFAULT_WEBHOOK_PORT, 0, 65535) };
+  listen.done();
+
+  const tls = top.optionalSection('tls');
+  if (tls) {
+    cfg.tls = { certFile: p(tls.string('cert_file')), keyFile: p(tls.string('key_file')) };
+    const ca = tls.optionalString('client_ca_file');
+    if (ca) cfg.tls.clientCaFile = p(ca);
+    tls.done();
+  }
+
+  const auth = top.optionalSection('auth');
+  if (auth) {
+    const files = auth.has('token_files') ? auth.stringList('token_files', undefined) : (auth.raw('token_files'), []);
+    const one = auth.optionalString('token_file');
+    cfg.tokens = [...(one ? [one] : []), ...files].map((f) => readSecretFile(p(f), auth.key('token_file')));
+    auth.done();
+  }
+
+  const limits = top.section('limits');
+  cfg.limits = {
+    maxBodyBytes: limits.int('max_body_bytes', cfg.limits.maxBodyBytes, 1),
+    requestTimeoutMs: limits.int('request_timeout_ms', cfg.limits.requestTimeoutMs, 100),
+    headersTimeoutMs: limits.int('headers_timeout_ms', cfg.limits.headersTimeoutMs, 100),
+    maxConcurrentRequests: limits.int('max_concurrent_requests', cfg.limits.maxConcurrentRequests, 1),
+  };
+  limits.done();
+
+  const paths = top.raw('paths');
+  if (paths !== undefined) {
+    if (!Array.isArray(paths) || paths.length === 0) throw new ConfigError('paths', 'must be a non-empty list of {path, source, fields}');
+    cfg.routes = paths.map((item, i) => {
+      const s = Section.of(`paths[${i}]`, item);
+      const path = s.string('path');
+      if (!path.startsWith('/')) throw new ConfigError(s.key('path'), "must start with '/'");
+      const route: WebhookRoute = { path, source: s.oneOf('source', ['k8s_audit', 'k8s_admission'] as const, 'k8s_audit') };
+      const fields = stringMap(s, 'fields');
+      if (Object.keys(fields).length) route.fields = fields;
+      s.done();
+      return route;
+    });
+    const dup = cfg.routes.find((r, i) => cfg.routes.findIndex((q) => q.path === r.path) !== i);
+    if (dup) throw new ConfigError('paths', `path ${dup.path} is listed twice`);
+  }
+  cfg.fields = stringMap(top, 'fields');
+
+  const th = top.optionalSection('throttle');
+  if (th) {
+    cfg.throttle = {
+      windowMs: th.int('window_ms', 60_000, 1),
+      key: th.oneOf('key', ['rule', 'rule_output'] as const, 'rule'),
+      rules: th.has('rules') ? th.stringList('rules', undefined) : (th.raw('rules'), undefined),
+      maxKeys: th.int('max_keys', 10_000, 1),
+    };
+    th.done();
+  }
+
+  const sinks = top.section('sinks');
+  const so = sinks.optionalSection('stdout');
+  if (so) {
+    cfg.sinks.stdout = { ...filterOf(so), format: so.oneOf('format', ['json', 'text'] as const, 'text') };
+    so.done();
+  }
+  const fs = sinks.optionalSection('file');
+  if (fs) {
+    cfg.sinks.file = {
+      ...filterOf(fs),
+      path: p(fs.string('path')),
+      format: fs.oneOf('format', ['json', 'text'] as const, 'json'),
+      maxBytes: fs.int('max_bytes', 100 * 1024 * 1024, 0),
+      keep: fs.int('keep', 5, 0, 1000),
+      fsync: fs.oneOf('fsync', ['always', 'interval', 'never'] as const, 'interval'),
+      fsyncIntervalMs: fs.int('fsync_interval_ms', 1000, 10),
+    };
+    fs.done();
+  }
+  const hs = sinks.optionalSection('http');
+  if (hs) {
+    const br = hs.section('breaker');
+    const url = hs.string('url');
+    try {
+      const u = new URL(url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    } catch {
+      throw new ConfigError(hs.key('url'), `must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
+    }
+    const caFile = hs.optionalString('ca_file');
+    cfg.sinks.http = {
+      ...filterOf(hs),
+      url,
+      headers: stringMap(hs, 'headers'),
+      timeoutMs: hs.int('timeout_ms', 5000, 1),
+      maxRetryMs: hs.int('max_retry_ms', 30_000, 0),
+      maxPending: hs.int('max_pending', 10_000, 1),
+      concurrency: hs.int('concurrency', 4, 1, 256),
+      breaker: {
+        errorThresholdPercentage: br.int('error_threshold_percentage', 50, 1, 100),
+        resetTimeoutMs: br.int('reset_timeout_ms', 10_000, 10),
+        volumeThreshold: br.int('volume_threshold', 5, 0),
+      },
+      caFile: caFile ? p(caFile) : undefined,
+      insecureSkipVerify: hs.bool('insecure_skip_verify', false),
+    };
+    br.done();
+    hs.done();
+  }
+  sinks.done();
+
+  const w = top.optionalSection('watch');
+  if (w) {
+    if (w.bool('enabled', true)) cfg.watch = { debounceMs: w.int('debounce_ms', 500, 0) };
+    w.done();
+  }
+  top.done();
+  return cfg;
+}
+
+const HELP = `Usage: kestrel serve [-c CONFIG.yaml] [-r FILE|DIR]... [options]
+
+Receives Kubernetes audit events over HTTP(S) (kube-apiserver's audit webhook,
+EventList batches or single events) and kube-audit-rest AdmissionReviews,
+evaluates them and delivers alerts before answering 200. SIGHUP reloads rules.
+
+  -c, --config FILE        YAML configuration (see docs/webhook.md); flags override it
+  -r, --rules FILE|DIR     rules (repeatable; default: Kestrel's rules/)
+  --listen HOST:PORT       default 0.0.0.0:9765
+  --path PATH              audit webhook path (default /k8s-audit)
+  --admission-path PATH    also accept kube-audit-rest AdmissionReviews (k8s_admission) here
+  --token-file FILE        require "Authorization: Bearer <token>" (token read from FILE)
+  --tls-cert FILE --tls-key FILE   serve HTTPS
+  --client-ca FILE         require client certificates signed by this CA (HTTPS)
+  --max-body-bytes N       largest request body (default 16 MiB; 413 beyond)
+  --field NAME=VALUE       static field added to every alert (repeatable)
+  --json                   stdout alerts as Falco JSON (default text)
+  --no-stdout              no stdout sink (when --file or --http is given)
+  --file PATH              also write alerts as JSON lines to PATH (rotated at 100 MiB, 5 kept)
+  --http URL               also POST alerts to URL (falcosidekick: http://HOST:2801/)
+  --min-priority P         skip rules below P
+  --rule-matching first|all
+  --watch                  reload when rule files change
+`;
+
+/** Build the configuration from argv (and the -c file). Throws UsageError / ConfigError. */
+export function serveConfigFromArgs(argv: string[]): ServeConfig | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      config: { type: 'string', short: 'c' },
+      rules: { type: 'string', short: 'r', multiple: true },
+      listen: { type: 'string' },
+      path: { type: 'string' },
+      'admission-path': { type: 'string' },
+      'token-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'client-ca': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      field: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      'no-stdout': { type: 'boolean' },
+      file: { type: 'string' },
+      http: { type: 'string' },
+      'min-priority': { type: 'string' },
+      'rule-matching': { type: 'string' },
+      watch: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  let cfg = defaultServeConfig();
+  if (values.config) {
+    let text: string;
+    try {
+      text = readFileSync(values.config, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read ${values.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    cfg = parseServeConfig(text, dirname(resolve(values.config)));
+  }
+  if (values.rules?.length) cfg.rules = values.rules;
+  if (values.listen !== undefined) {
+    const m = /^(.*):(\d{1,5})$/.exec(values.listen);
+    if (!m || Number(m[2]) > 65535) throw new UsageError(`--listen must be HOST:PORT, not '${values.listen}'`);
+    cfg.listen = { host: m[1].replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(m[2]) };
+  }
+  if (values.path !== undefined) {
+    if (!values.path.startsWith('/')) throw new UsageError("--path must start with '/'");
+    const audit = cfg.routes.find((r) => r.source === 'k8s_audit');
+    if (audit) audit.path = values.path;
+    else cfg.routes.push({ path: values.path, source: 'k8s_audit' });
+  }
+  if (values['admission-path'] !== undefined) {
+    const ap = values['admission-path'];
+    if (!ap.startsWith('/')) throw new UsageError("--admission-path must start with '/'");
+    if (cfg.routes.some((r) => r.path === ap)) throw new UsageError(`--admission-path ${ap} is already the audit path`);
+    cfg.routes = cfg.routes.filter((r) => r.source !== 'k8s_admission');
+    cfg.routes.push({ path: ap, source: 'k8s_admission' });
+  }
+  if (values['token-file'] !== undefined) cfg.tokens = [readSecretFile(values['token-file'], '--token-file')];
+  if (values['tls-cert'] !== undefined || values['tls-key'] !== undefined) {
+    if (!values['tls-cert'] || !values['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
+    cfg.tls = { certFile: values['tls-cert'], keyFile: values['tls-key'], clientCaFile: cfg.tls?.clientCaFile };
+  }
+  if (values['client-ca'] !== undefined) {
+    if (!cfg.tls) throw new UsageError('--client-ca needs --tls-cert and --tls-key');
+    cfg.tls.clientCaFile = values['client-ca'];
+  }
+  if (values['max-body-bytes'] !== undefined) {
+    const n = Number(values['max-body-bytes']);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError('--max-body-bytes must be a positive integer');
+    cfg.limits.maxBodyBytes = n;
+  }
+  for (const f of values.field ?? []) {
+    const i = f.indexOf('=');
+    if (i <= 0) throw new UsageError(`--field must be NAME=VALUE, not '${f}'`);
+    cfg.fields[f.slice(0, i)] = f.slice(i + 1);
+  }
+  if (values['min-priority'] !== undefined) {
+    const p = parsePriority(values['min-priority']);
+    if (!p) throw new UsageError(`--min-priority: unknown priority '${values['min-priority']}'`);
+    cfg.minPriority = p;
+  }
+  if (values['rule-matching'] !== undefined) {
+    const m = values['rule-matching'];
+    if (m !== 'first' && m !== 'all') throw new UsageError(`--rule-matching must be 'first' or 'all', not '${m}'`);
+    cfg.ruleMatching = m;
+  }
+  const noFilter = { minPriority: 'Debug' as Priority, filter: {} };
+  if (values.file !== undefined) cfg.sinks.file = { ...noFilter, path: values.file, format: 'json', maxBytes: 100 * 1024 * 1024, keep: 5, fsync: 'interval', fsyncIntervalMs: 1000 };
+  if (values.http !== undefined) {
+    cfg.sinks.http = {
+      ...noFilter, url: values.http, headers: {}, timeoutMs: 5000, maxRetryMs: 30_000, maxPending: 10_000, concurrency: 4,
+      breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 10_000, volumeThreshold: 5 }, insecureSkipVerify: false,
+    };
+  }
+  if (values.json !== undefined || (!cfg.sinks.stdout && !cfg.sinks.file && !cfg.sinks.http)) {
+    cfg.sinks.stdout = { ...(cfg.sinks.stdout ?? noFilter), format: values.json ? 'json' : (cfg.sinks.stdout?.format ?? 'text') };
+  }
+  if (values['no-stdout']) delete cfg.sinks.stdout;
+  if (values.watch) cfg.watch = { debounceMs: cfg.watch?.debounceMs ?? 500 };
+  return cfg;
+}
+
+export interface ServeHandle {
+  port: number;
+  holder: RulesetHolder;
+  server: WebhookServer;
+  shaper: AlertShaper;
+  registry: Registry;
+  /** Reload the rules (what SIGHUP does). */
+  reload(): ReturnType<RulesetHolder['reload']>;
+  close(): Promise<void>;
+}
+
+export interface ServeHooks {
+  /** Replace standalone evaluation (forwarder mode: produce to Kafka, acks=all). */
+  deliver?: (batch: WebhookBatch) => Promise<{ alerts?: number } | void>;
+  /** Extra sinks (tests: a capturing sink). */
+  sinks?: RoutedSink[];
+  log?: (line: string) => void;
+}
+
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Start the webhook server with its sinks; resolves once listening. Throws when the rules do not load. */
+export async function startServe(cfg: ServeConfig, hooks: ServeHooks = {}): Promise<ServeHandle> {
+  const log = hooks.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const loaded = RulesetHolder.load(cfg.rules, { ruleMatching: cfg.ruleMatching, minPriority: cfg.minPriority, hostname: cfg.hostname }, log);
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (!loaded.holder) {
+    for (const d of errors) log(formatDiagnostic(d));
+    throw new RulesNotLoaded(errors.length);
+  }
+  for (const d of loaded.diagnostics.filter((d) => d.severity === 'warning' && d.message.includes('skipped'))) log(formatDiagnostic(d));
+  const holder = loaded.holder;
+
+  const registry = new Registry();
+  const requests = new Counter({ name: 'kestrel_webhook_requests_total', help: 'Webhook requests by path and HTTP status', labelNames: ['path', 'code'], registers: [registry] });
+  const eventsIn = new Counter({ name: 'kestrel_webhook_events_total', help: 'Events accepted by the webhook, by path', labelNames: ['path'], registers: [registry] });
+  const alertsOut = new Counter({ name: 'kestrel_alerts_total', help: 'Alerts delivered, by rule and priority', labelNames: ['rule', 'priority'], registers: [registry] });
+  const suppressed = new Counter({ name: 'kestrel_alerts_suppressed_total', help: 'Alerts suppressed by throttling (reported in the next alert of the same key)', labelNames: ['rule'], registers: [registry] });
+  new Counter({ name: 'kestrel_rules_reloads_total', help: 'Successful rule reloads', registers: [registry], collect() { this.reset(); this.inc(holder.stats.reloads); } });
+  new Counter({ name: 'kestrel_rules_reload_failures_total', help: 'Rejected rule reloads (old ruleset kept)', registers: [registry], collect() { this.reset(); this.inc(holder.stats.failures); } });
+  new Gauge({ name: 'kestrel_ruleset_info', help: 'The loaded ruleset (hash label)', labelNames: ['hash'], registers: [registry], collect() { this.reset(); this.set({ hash: holder.hash }, 1); } });
+
+  const shaper = new AlertShaper({ staticFields: Object.keys(cfg.fields).length ? cfg.fields : undefined, throttle: cfg.throttle });
+  shaper.onSuppressed = (a) => suppressed.inc({ rule: a.rule });
+
+  const sinks: RoutedSink[] = [...(hooks.sinks ?? [])];
+  const owned: AlertSink[] = [];
+  const add = (sink: AlertSink, f: SinkFilterConfig) => {
+    owned.push(sink);
+    sinks.push({ sink, filter: alertFilter({ ...f.filter, minPriority: f.minPriority }) });
+  };
+  if (cfg.sinks.stdout) add(stdoutSink(cfg.sinks.stdout.minPriority, cfg.sinks.stdout.format), cfg.sinks.stdout);
+  if (cfg.sinks.file) {
+    const f = cfg.sinks.file;
+    add(new RotatingFileSink({ path: f.path, minPriority: f.minPriority, format: f.format, maxBytes: f.maxBytes, keep: f.keep, fsync: f.fsync, fsyncIntervalMs: f.fsyncIntervalMs }), f);
+  }
+  if (cfg.sinks.http) {
+    const h = cfg.sinks.http;
+    const sink = new HttpSink({
+      url: h.url, minPriority: h.minPriority, headers: h.headers, timeoutMs: h.timeoutMs, maxRetryMs: h.maxRetryMs, maxPending: h.maxPending,
+      concurrency: h.concurrency, breaker: h.breaker, ca: h.caFile ? readPem(h.caFile, 'CA file') : undefined, insecureSkipVerify: h.insecureSkipVerify,
+    });
+    sink.breaker.onState = (name, state) => log(`kestrel: sink ${name}: breaker ${state}`);
+    add(sink, h);
+  }
+
+  let num = 0;
+  const standalone = async (batch: WebhookBatch) => {
+    const rs = holder.current; // one ruleset for the whole batch, even across a reload
+    const raw = [];
+    for (const ev of batch.events) raw.push(...rs.evaluate({ ...ev, num: ++num }));
+    const shaped = shaper.shape(raw, batch.route.fields, batch.route.path);
+    const outgoing: OutgoingAlert[] = shaped.map((alert) => ({ alert, json: alertJson(alert), origin: { input: batch.route.path } }));
+    await deliverToSinks(sinks, outgoing);
+    for (const o of outgoing) alertsOut.inc({ rule: o.alert.rule, priority: o.alert.priority });
+    return { alerts: outgoing.length };
+  };
+
+  const tls = cfg.tls
+    ? { cert: readPem(cfg.tls.certFile, 'TLS certificate'), key: readPem(cfg.tls.keyFile, 'TLS key'), clientCa: cfg.tls.clientCaFile ? readPem(cfg.tls.clientCaFile, 'client CA') : undefined }
+    : undefined;
+  const server = new WebhookServer({
+    host: cfg.listen.host,
+    port: cfg.listen.port,
+    routes: cfg.routes,
+    tls,
+    tokens: cfg.tokens,
+    maxBodyBytes: cfg.limits.maxBodyBytes,
+    requestTimeoutMs: cfg.limits.requestTimeoutMs,
+    headersTimeoutMs: cfg.limits.headersTimeoutMs,
+    maxConcurrentRequests: cfg.limits.maxConcurrentRequests,
+    hostname: cfg.hostname,
+    deliver: hooks.deliver ?? standalone,
+    status: () => ({ ready: true, ruleset: holder.hash, reloads: holder.stats.reloads, reload_failures: holder.stats.failures }),
+    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    log,
+    onResponse: (path, status, events) => {
+      // Label only known paths: arbitrary request paths must not grow the metric without bound.
+      const known = cfg.routes.some((r) => r.path === path) || path === '/healthz' || path === '/readyz';
+      requests.inc({ path: known ? path : 'other', code: String(status) });
+      if (status === 200 && events > 0) eventsIn.inc({ path }, events);
+    },
+  });
+  const port = await server.listen();
+  const stopWatch = cfg.watch ? holder.watch(cfg.watch.debounceMs) : undefined;
+  log(
+    `kestrel: serving ${tls ? 'https' : 'http'}://${cfg.listen.host}:${port} ${cfg.routes.map((r) => `${r.path} (${r.source})`).join(', ')}; ruleset ${holder.hash.slice(0, 12)}` +
+      `${cfg.tokens.length ? '; bearer token required' : ''}${tls?.clientCa ? '; client certificate required' : ''}`,
+  );
+  return {
+    port,
+    holder,
+    server,
+    shaper,
+    registry,
+    reload: () => holder.reload(),
+    close: async () => {
+      stopWatch?.();
+      await server.close();
+      await Promise.allSettled(owned.map((s) => s.close()));
+    },
+  };
+}
+
+export class RulesNotLoaded extends Error {
+  constructor(readonly errors: number) {
+    super(`rules did not load (${errors} error(s))`);
+  }
+}
+
+/**
+ * The `serve` command: runs until SIGTERM/SIGINT (graceful: stops accepting,
+ * finishes requests in progress, closes sinks). Exit codes as `kestrel run`:
+ * 0 ok, 1 rule errors, 2 usage/config errors (thrown).
+ */
+export async function serveCommand(argv: string[]): Promise<number> {
+  let cfg;
+  try {
+    cfg = serveConfigFromArgs(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (cfg === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  let handle: ServeHandle | undefined;
+  // Installed before listening: a SIGHUP must never hit the default action (exit).
+  const onHup = () => {
+    if (!handle) return;
+    process.stderr.write('kestrel: SIGHUP: reloading rules\n');
+    try {
+      handle.reload();
+    } catch (e) {
+      process.stderr.write(`kestrel: rules reload failed: ${(e as Error).message}; still running the previous ruleset\n`);
+    }
+  };
+  process.on('SIGHUP', onHup);
+  try {
+    handle = await startServe(cfg);
+  } catch (e) {
+    process.off('SIGHUP', onHup);
+    if (e instanceof RulesNotLoaded) return 1;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${cfg.listen.host}:${cfg.listen.port}: ${code}`);
+    throw e;
+  }
+  const running = handle;
+  await new Promise<void>((resolveStop) => {
+    const stop = (sig: string) => {
+      process.stderr.write(`kestrel: ${sig}: shutting down\n`);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      resolveStop();
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  process.off('SIGHUP', onHup);
+  await running.close();
+  return 0;
+}
