@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Admin } from 'kafkajs';
 import { ConfigError, loadConfig } from '../config/load';
 import type { KestrelConfig } from '../config/types';
-import { loadRuleset } from '../engine/load';
+import { RulesetHolder } from '../engine/holder';
 import { createLogger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
 import { startHttpServer, type HttpServer } from '../observability/server';
@@ -53,9 +53,9 @@ export async function consumeMain(argv: string[], err: NodeJS.WritableStream = p
 
 export async function consumeCommand(cfg: KestrelConfig, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   // Fail fast on rule errors, with the same diagnostics as `kestrel check`.
-  const { ruleset, diagnostics } = loadRuleset(cfg.rules.paths, { ruleMatching: cfg.rules.ruleMatching, minPriority: cfg.rules.minPriority });
+  const { holder, diagnostics } = RulesetHolder.load(cfg.rules.paths, { ruleMatching: cfg.rules.ruleMatching, minPriority: cfg.rules.minPriority }, (l) => err.write(`${l}\n`));
   printDiagnostics(diagnostics.filter((d) => d.severity === 'error'), err);
-  if (!ruleset) return 1;
+  if (!holder) return 1;
 
   const logger = createLogger(cfg.logLevel);
   const metrics = new Metrics();
@@ -80,6 +80,13 @@ export async function consumeCommand(cfg: KestrelConfig, err: NodeJS.WritableStr
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  // SIGHUP: reload the rules; a broken ruleset is rejected (errors logged) and the old one keeps running.
+  holder.onSwap(() => pipeline.updateRules(holder.currentFiles));
+  process.on('SIGHUP', () => {
+    const r = holder.reload();
+    metrics.ruleReloads.inc({ result: r.ok ? 'ok' : 'failed' });
+    logger.info({ ok: r.ok, changed: r.changed, ruleset: r.hash.slice(0, 12), errors: r.errors }, 'rules reload');
+  });
 
   let code = 0;
   let admin: Admin | undefined;

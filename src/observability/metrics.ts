@@ -16,6 +16,7 @@ export class Metrics {
   readonly alerts = this.c('kestrel_alerts_total', 'Alerts raised', ['rule', 'priority']);
   readonly sinkFailures = this.c('kestrel_sink_failures_total', 'Failed sink deliveries (retried)', ['sink']);
   readonly commits = this.c('kestrel_commits_total', 'Offset commits', ['result']);
+  readonly ruleReloads = this.c('kestrel_rule_reloads_total', 'Rule reloads (SIGHUP), by result', ['result']);
   readonly evaluation = new Histogram({
     name: 'kestrel_evaluation_seconds',
     help: 'Decode + rule evaluation time per message',

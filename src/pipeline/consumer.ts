@@ -34,6 +34,7 @@ import { KafkaAlertSink, KafkaDeadLetters, type DeadLetter } from '../sinks/kafk
 import { fileSink, stdoutSink } from '../sinks/stdout';
 import type { AlertSink, OutgoingAlert } from '../sinks/types';
 import { Aborted, Deliverer, dlqBreaker, Transactor } from './delivery';
+import type { RulesFile } from '../engine/ruleset';
 import { WorkerPool } from './pool';
 import type { JobResult } from './protocol';
 import { PartitionTracker, type TrackedJob } from './tracker';
@@ -84,6 +85,11 @@ export class Pipeline {
     private readonly metrics: Metrics,
   ) {
     this.failed = new Promise((res) => (this.fail = res));
+  }
+
+  /** Hot reload: every worker switches to these rule files for the jobs that follow. */
+  updateRules(files: RulesFile[]): void {
+    this.pool?.updateRules(files);
   }
 
   readiness(): Readiness {

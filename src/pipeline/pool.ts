@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, JobRequest, JobResult, WorkerInit } from './protocol';
+import type { RulesFile } from '../engine/ruleset';
+import type { FromWorker, JobRequest, JobResult, RulesUpdate, WorkerInit } from './protocol';
 
 export interface Budget {
   messages: number;
@@ -94,6 +95,12 @@ export class WorkerPool {
 
   get size(): number {
     return this.slots.length;
+  }
+
+  /** Hand a new (already validated) ruleset to every worker; jobs posted afterwards use it. */
+  updateRules(files: RulesFile[]): void {
+    const msg: RulesUpdate = { type: 'rules', files };
+    for (const s of this.slots) s.worker.postMessage(msg);
   }
 
   workerFor(topic: string, partition: number): number {

@@ -1,7 +1,7 @@
 /** Messages between the consumer thread and its rule workers (worker.ts). */
 import type { PayloadFormat } from '../config/types';
 import type { Alert } from '../engine/alert';
-import type { RuleMatching } from '../engine/ruleset';
+import type { RuleMatching, RulesFile } from '../engine/ruleset';
 import type { Priority } from '../language/priority';
 
 /** workerData of every worker: each builds its own Ruleset from the rule files. */
@@ -25,6 +25,14 @@ export interface JobRequest {
   buf: ArrayBuffer;
   lengths: Int32Array;
 }
+
+/** Hot reload: swap to a ruleset built from these files (already validated by the main thread). */
+export interface RulesUpdate {
+  type: 'rules';
+  files: RulesFile[];
+}
+
+export type ToWorker = JobRequest | RulesUpdate;
 
 export interface AlertOut {
   /** Index of the message in its job. */

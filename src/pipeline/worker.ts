@@ -6,14 +6,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { alertJson } from '../engine/alert';
 import { loadRuleset } from '../engine/load';
+import { Ruleset } from '../engine/ruleset';
 import { decodePayload } from './envelope';
-import type { AlertOut, FromWorker, JobRequest, RejectOut, WorkerInit } from './protocol';
+import type { AlertOut, FromWorker, RejectOut, ToWorker, WorkerInit } from './protocol';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
-const { ruleset, diagnostics } = loadRuleset(init.rulePaths, { ruleMatching: init.ruleMatching, minPriority: init.minPriority, hostname: init.hostname });
+const options = { ruleMatching: init.ruleMatching, minPriority: init.minPriority, hostname: init.hostname };
+const loaded = loadRuleset(init.rulePaths, options);
+let ruleset = loaded.ruleset;
+const diagnostics = loaded.diagnostics;
 if (!ruleset) {
   const first = diagnostics.find((d) => d.severity === 'error');
   post({ type: 'fatal', message: first ? `${first.file}:${first.line}: ${first.message}` : 'rules failed to load' });
@@ -21,7 +25,14 @@ if (!ruleset) {
   const envelope = { format: init.format, source: init.source, hostname: init.hostname, maxBytes: init.maxMessageBytes };
   let num = 0;
   post({ type: 'ready', rules: ruleset.compiledRules().length });
-  port.on('message', (job: JobRequest) => {
+  port.on('message', (job: ToWorker) => {
+    if ('type' in job) {
+      // Messages are handled in order, so every job posted after this uses the new rules.
+      const built = Ruleset.build(job.files, options);
+      if (built.ruleset) ruleset = built.ruleset;
+      return;
+    }
+    const rs = ruleset!;
     const alerts: AlertOut[] = [];
     const rejects: RejectOut[] = [];
     const seconds = new Float64Array(job.lengths.length);
@@ -42,7 +53,7 @@ if (!ruleset) {
       } else {
         for (const ev of decoded.events) {
           events++;
-          for (const alert of ruleset.evaluate({ ...ev, num: ++num })) alerts.push({ i, alert, json: alertJson(alert) });
+          for (const alert of rs.evaluate({ ...ev, num: ++num })) alerts.push({ i, alert, json: alertJson(alert) });
         }
       }
       seconds[i] = Number(process.hrtime.bigint() - started) / 1e9;
