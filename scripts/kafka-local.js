@@ -10,9 +10,15 @@
  *   node scripts/kafka-local.js status
  *
  * The CLI keeps its broker in .kafka-local/state.json (repo root, git-ignored).
- * Library use (jest global setup): `startLocalKafka()` returns
- * `{ brokers, pid, dir, logFile, stop() }` and does NOT touch the state file, so
- * a test run never collides with a broker a developer started by hand.
+ * Library use (jest global setup): `startLocalKafka({ quickJit, detached, timeoutMs })`
+ * returns `{ brokers, pid, dir, logFile, version, startMs, stop({ graceful }) }` and does
+ * NOT touch the state file, so a test run never collides with a broker a developer
+ * started by hand. Types: scripts/kafka-local.d.ts.
+ *
+ * Each broker lives in a fresh temp dir (os.tmpdir()/kestrel-kafka-*: server.properties,
+ * data/, server.log via deploy/kafka-local/log4j2.xml, stdout.log, owner.json) that
+ * stop() removes; a later start sweeps dirs (and kills non-detached brokers) whose owner
+ * process died.
  *
  * Environment:
  *   JAVA_HOME / KAFKA_LOCAL_JAVA   java to run (default: $JAVA_HOME/bin/java, else `java`)
@@ -62,6 +68,62 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Cross-process lock: an exclusively created file under .kafka-local/ holding the owner's
+ * pid, taken over when that pid is gone. Serializes Maven resolution and the CLI's
+ * start/stop, so concurrent `npm run kafka:start`s share one broker instead of orphaning one.
+ * Synchronous on purpose (ensureLib is); returns the release function.
+ */
+function acquireLock(name, timeoutMs = 300_000) {
+  const file = path.join(STATE_DIR, `${name}.lock`);
+  const deadline = Date.now() + timeoutMs;
+  let announced = false;
+  for (;;) {
+    try {
+      fs.mkdirSync(STATE_DIR, { recursive: true });
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => {
+        fs.rmSync(file, { force: true });
+        removeStateDirIfEmpty();
+      };
+    } catch (err) {
+      if (err.code === 'ENOENT') continue; // the dir was just removed by a releasing holder
+      if (err.code !== 'EEXIST') throw err;
+    }
+    let holder = 0;
+    let ageMs = 0;
+    try {
+      holder = Number(fs.readFileSync(file, 'utf8')) || 0;
+      ageMs = Date.now() - fs.statSync(file).mtimeMs;
+    } catch {
+      continue; // released meanwhile
+    }
+    // Empty for a moment between create and write; a dead holder's lock is stale.
+    if ((holder && !isAlive(holder)) || (!holder && ageMs > 5000)) {
+      fs.rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${file} (held by pid ${holder})`);
+    if (!announced) {
+      log(`waiting for pid ${holder} (${name} in progress) ...`);
+      announced = true;
+    }
+    sleepSync(200);
+  }
+}
+
+function removeStateDirIfEmpty() {
+  try {
+    fs.rmdirSync(STATE_DIR);
+  } catch {
+    /* not empty or gone */
+  }
+}
+
 function javaBin() {
   if (process.env.KAFKA_LOCAL_JAVA) return process.env.KAFKA_LOCAL_JAVA;
   if (process.env.JAVA_HOME) {
@@ -90,6 +152,15 @@ function libIsCurrent() {
  */
 function ensureLib() {
   if (libIsCurrent()) return;
+  const release = acquireLock('resolve');
+  try {
+    if (!libIsCurrent()) resolveLib(); // someone else may have done it while we waited
+  } finally {
+    release();
+  }
+}
+
+function resolveLib() {
   const mvn = process.env.MVN || 'mvn';
   log(`resolving Kafka jars with Maven into ${path.relative(ROOT, LIB)} (first run only) ...`);
   const started = Date.now();
@@ -239,12 +310,18 @@ function formatStorage(dir, propsFile) {
       [...jvmArgs(dir, { tool: true }), 'kafka.tools.StorageTool', 'format', '--cluster-id', clusterId, '--config', propsFile, '--ignore-formatted'],
       { stdio: ['ignore', out, out] },
     );
-    child.on('error', (err) => {
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
       fs.closeSync(out);
-      reject(new Error(`cannot run ${javaBin()}: ${err.message} (is Java 17+ installed?)`));
+      return true;
+    };
+    child.on('error', (err) => {
+      if (settle()) reject(new Error(`cannot run ${javaBin()}: ${err.message} (is Java 17+ installed?)`));
     });
     child.on('exit', (code) => {
-      fs.closeSync(out);
+      if (!settle()) return;
       if (code === 0) resolve(clusterId);
       else reject(new Error(`kafka.tools.StorageTool format exited with ${code}\n${tail(path.join(dir, 'format.log'))}`));
     });
@@ -372,6 +449,49 @@ function promoteCdsArchive(tmp, clean) {
   fs.rmSync(tmp, { force: true });
 }
 
+/**
+ * Cleans up after runs that died without stop() (e.g. a killed jest). Each temp dir has
+ * an owner.json naming the process that made it, its broker and whether the broker was
+ * meant to outlive it (CLI). Once the owner is gone, a non-detached broker is an orphan
+ * and is killed; a dir whose broker is gone is removed.
+ */
+function sweepStaleDirs() {
+  let names;
+  try {
+    names = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(TMP_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = path.join(os.tmpdir(), name);
+    try {
+      const owner = JSON.parse(fs.readFileSync(path.join(dir, 'owner.json'), 'utf8'));
+      const ownerAlive = owner.ownerPid && isAlive(owner.ownerPid);
+      let brokerAlive = owner.brokerPid && isAlive(owner.brokerPid) && isOurBroker(owner.brokerPid, dir);
+      if (!ownerAlive && brokerAlive && owner.detached === false) {
+        log(`killing orphaned test broker pid ${owner.brokerPid} (${dir})`);
+        process.kill(owner.brokerPid, 'SIGKILL');
+        brokerAlive = false;
+      }
+      if (!ownerAlive && !brokerAlive) {
+        debug(`removing stale ${dir}`);
+        removeDir(dir);
+      }
+    } catch {
+      // No owner.json yet: only sweep it when clearly abandoned.
+      try {
+        if (Date.now() - fs.statSync(dir).mtimeMs > 3600_000) removeDir(dir);
+      } catch {
+        /* raced with its owner */
+      }
+    }
+  }
+}
+
+function writeOwner(dir, brokerPid, detached) {
+  fs.writeFileSync(path.join(dir, 'owner.json'), `${JSON.stringify({ ownerPid: process.pid, brokerPid, detached })}\n`);
+}
+
 function removeDir(dir) {
   // Only ever delete our own temp dirs.
   if (dir && path.basename(dir).startsWith(TMP_PREFIX)) {
@@ -395,15 +515,22 @@ function removeDir(dir) {
 async function startLocalKafka(opts = {}) {
   const { detached = false, timeoutMs = DEFAULT_TIMEOUT_MS, quickJit = false } = opts;
   ensureLib();
+  sweepStaleDirs();
   const version = kafkaVersion();
   const started = Date.now();
   let lastError;
   // Ports are picked, released, then bound by the JVM: retry once on the (rare) race.
   for (let attempt = 1; attempt <= 2; attempt++) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
+    writeOwner(dir, null, detached);
     let child;
     let onExit;
     let cdsDump;
+    const signalHandlers = [];
+    const unhook = () => {
+      if (onExit) process.removeListener('exit', onExit);
+      for (const [sig, fn] of signalHandlers) process.removeListener(sig, fn);
+    };
     try {
       const [port, controllerPort] = await twoFreePorts();
       const brokers = `127.0.0.1:${port}`;
@@ -426,6 +553,7 @@ async function startLocalKafka(opts = {}) {
         child.once('error', reject);
       });
       const pid = child.pid;
+      writeOwner(dir, pid, detached);
       if (detached) child.unref();
       else {
         // Last resort if the caller dies without stop(): never leave a JVM behind.
@@ -439,6 +567,16 @@ async function startLocalKafka(opts = {}) {
           if (cdsDump) fs.rmSync(cdsDump, { force: true });
         };
         process.once('exit', onExit);
+        // Killed by a signal, Node runs no 'exit' handlers: clean up, then die of it as before
+        // (unless someone else handles it).
+        for (const sig of ['SIGTERM', 'SIGHUP']) {
+          const onSignal = () => {
+            onExit();
+            if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+          };
+          signalHandlers.push([sig, onSignal]);
+          process.once(sig, onSignal);
+        }
       }
 
       await waitUntilReady({ brokers, child, dir, timeoutMs: Math.max(1000, timeoutMs - (Date.now() - started)) });
@@ -456,7 +594,7 @@ async function startLocalKafka(opts = {}) {
         stop({ graceful = true } = {}) {
           if (!stopped) {
             stopped = stopBroker({ pid, dir, cdsDump }, { graceful }).finally(() => {
-              if (onExit) process.removeListener('exit', onExit);
+              unhook();
               child.unref();
             });
           }
@@ -474,7 +612,7 @@ async function startLocalKafka(opts = {}) {
         }
         child.unref();
       }
-      if (onExit) process.removeListener('exit', onExit);
+      unhook();
       removeDir(dir);
       if (cdsDump) fs.rmSync(cdsDump, { force: true });
       const portRace = /Address already in use|BindException/.test(logText);
@@ -494,6 +632,15 @@ function readState() {
 }
 
 async function cliStart() {
+  const release = acquireLock('cli');
+  try {
+    await cliStartLocked();
+  } finally {
+    release();
+  }
+}
+
+async function cliStartLocked() {
   const existing = readState();
   if (existing) {
     if (existing.pid && isAlive(existing.pid) && isOurBroker(existing.pid, existing.dir)) {
@@ -514,19 +661,18 @@ async function cliStart() {
 }
 
 async function cliStop() {
-  const state = readState();
-  if (!state) {
-    log('no local broker recorded (nothing to stop)');
-    return;
-  }
-  await stopBroker(state);
-  fs.rmSync(STATE_FILE, { force: true });
+  const release = acquireLock('cli');
+  let state;
   try {
-    fs.rmdirSync(STATE_DIR);
-  } catch {
-    /* not empty or gone */
+    state = readState();
+    if (state) {
+      await stopBroker(state);
+      fs.rmSync(STATE_FILE, { force: true });
+    }
+  } finally {
+    release();
   }
-  log(`stopped (pid ${state.pid}), removed ${state.dir}`);
+  log(state ? `stopped (pid ${state.pid}), removed ${state.dir}` : 'no local broker recorded (nothing to stop)');
 }
 
 function cliStatus() {

@@ -4,8 +4,9 @@
  *
  * Jest (29) calls globalSetup with (globalConfig, projectConfig) but not the list
  * of selected test files, so the selection is re-derived here from the same
- * inputs jest uses: test files under test/integration/, filtered by
- * testPathIgnorePatterns and the CLI path pattern. When in doubt (changed-file
+ * inputs jest uses. Kafka tests are the test files under test/integration/, plus
+ * any other test file that names KAFKA_BROKERS or the shared kafka-helpers; they
+ * are filtered by testPathIgnorePatterns and the CLI path pattern. When in doubt (changed-file
  * modes, unknown config shapes) it answers yes: a needless broker costs seconds,
  * a missing one fails the integration tests.
  *
@@ -30,10 +31,12 @@ export interface GlobalConfigLike {
 /** The fields of jest's ProjectConfig read here. */
 export interface ProjectConfigLike {
   rootDir: string;
+  roots?: string[];
   testPathIgnorePatterns?: string[];
 }
 
 const TEST_FILE = /\.(test|spec)\.[cm]?[jt]sx?$/;
+const USES_KAFKA = /\bKAFKA_BROKERS\b|kafka-helpers/;
 
 function listFiles(dir: string): string[] {
   let entries: fs.Dirent[];
@@ -64,10 +67,18 @@ export function integrationTestsSelected(globalConfig: GlobalConfigLike, project
   }
 
   const rootDir = projectConfig.rootDir;
+  const integrationDir = path.join(rootDir, 'test', 'integration') + path.sep;
   const ignore = (projectConfig.testPathIgnorePatterns ?? []).map((p) => new RegExp(p.replace(/<rootDir>/g, rootDir)));
-  const integration = listFiles(path.join(rootDir, 'test', 'integration')).filter(
-    (f) => TEST_FILE.test(f) && !ignore.some((re) => re.test(f)),
-  );
+  const roots = projectConfig.roots?.length ? projectConfig.roots : [rootDir];
+  const integration = [...new Set(roots.flatMap((r) => listFiles(r)))].filter((f) => {
+    if (!TEST_FILE.test(f) || ignore.some((re) => re.test(f))) return false;
+    if (f.startsWith(integrationDir)) return true;
+    try {
+      return USES_KAFKA.test(fs.readFileSync(f, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
   if (integration.length === 0) return false;
 
   if (globalConfig.runTestsByPath) {

@@ -1,1 +1,0 @@
-test('unit', () => { expect(process.env.KAFKA_BROKERS).toBeUndefined(); });
