@@ -29,103 +29,10 @@ import { HttpSink } from '../sinks/http';
 import { stdoutSink } from '../sinks/stdout';
 import type { AlertSink, OutgoingAlert } from '../sinks/types';
 import { WebhookServer, type WebhookBatch, type WebhookRoute } from '../sources/webhook';
+import { ConfigError, Section } from '../config/fields';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
 
-/** A configuration mistake, naming the key: `config: sinks.http.url: must be ...`. */
-export class ConfigError extends Error {
-  constructor(key: string, problem: string) {
-    super(`config: ${key}: ${problem}`);
-  }
-}
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Typed reading of one YAML mapping; unknown keys are errors (`done`). */
-class Section {
-  private readonly seen = new Set<string>();
-  private constructor(readonly path: string, private readonly obj: Obj) {}
-
-  static of(path: string, value: unknown): Section {
-    if (value === undefined || value === null) return new Section(path, {});
-    if (!isObj(value)) throw new ConfigError(path || '(top level)', 'must be a mapping');
-    return new Section(path, value);
-  }
-
-  key(k: string): string {
-    return this.path ? `${this.path}.${k}` : k;
-  }
-
-  has(k: string): boolean {
-    return this.obj[k] !== undefined && this.obj[k] !== null;
-  }
-
-  raw(k: string): unknown {
-    this.seen.add(k);
-    return this.obj[k] ?? undefined;
-  }
-
-  section(k: string): Section {
-    return Section.of(this.key(k), this.raw(k));
-  }
-
-  optionalSection(k: string): Section | undefined {
-    return this.has(k) ? this.section(k) : (this.raw(k), undefined);
-  }
-
-  string(k: string, dflt?: string): string {
-    const v = this.raw(k);
-    if (v === undefined) {
-      if (dflt === undefined) throw new ConfigError(this.key(k), 'is required');
-      return dflt;
-    }
-    if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(this.key(k), 'must be a non-empty string');
-    return v;
-  }
-
-  optionalString(k: string): string | undefined {
-    return this.has(k) ? this.string(k) : (this.raw(k), undefined);
-  }
-
-  bool(k: string, dflt: boolean): boolean {
-    const v = this.raw(k);
-    if (v === undefined) return dflt;
-    if (typeof v !== 'boolean') throw new ConfigError(this.key(k), 'must be true or false');
-    return v;
-  }
-
-  int(k: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    const v = this.raw(k);
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new ConfigError(this.key(k), max === Number.MAX_SAFE_INTEGER ? `must be an integer >= ${min}` : `must be an integer from ${min} to ${max}`);
-    }
-    return v;
-  }
-
-  oneOf<T extends string>(k: string, allowed: readonly T[], dflt: T): T {
-    const v = this.raw(k);
-    if (v === undefined) return dflt;
-    const s = typeof v === 'string' ? v.toLowerCase() : v;
-    if (!allowed.includes(s as T)) throw new ConfigError(this.key(k), `must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
-    return s as T;
-  }
-
-  stringList(k: string, dflt: string[] | undefined): string[] {
-    const v = this.raw(k);
-    if (v === undefined) {
-      if (dflt === undefined) throw new ConfigError(this.key(k), 'must be a non-empty list of strings');
-      return dflt;
-    }
-    const list = typeof v === 'string' ? [v] : v;
-    if (!Array.isArray(list) || list.length === 0 || list.some((x) => typeof x !== 'string' || x.trim() === '')) throw new ConfigError(this.key(k), 'must be a non-empty list of strings');
-    return list.map((x: string) => x.trim());
-  }
-
-  done(): void {
-    for (const k of Object.keys(this.obj)) if (!this.seen.has(k)) throw new ConfigError(this.key(k), 'unknown key');
-  }
-}
+export { ConfigError };
 
 export const DEFAULT_WEBHOOK_PORT = 9765;
 export const DEFAULT_AUDIT_PATH = '/k8s-audit';

@@ -13,6 +13,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class Section {
+  private readonly seen = new Set<string>();
   private constructor(readonly path: string, private readonly obj: Obj) {}
 
   /** `value` must be a mapping (or absent/null: an empty section). */
@@ -31,6 +32,7 @@ export class Section {
   }
 
   raw(k: string): unknown {
+    this.seen.add(k);
     return this.obj[k] ?? undefined;
   }
 
@@ -92,6 +94,11 @@ export class Section {
     const list = typeof v === 'string' ? [v] : v;
     if (!Array.isArray(list) || list.length === 0 || list.some((s) => typeof s !== 'string' || s.trim() === '')) throw new ConfigError(this.key(k), what);
     return list.map((s: string) => s.trim());
+  }
+
+  /** Reject keys that were never read (the alternative to listing them with allow()). */
+  done(): void {
+    for (const k of Object.keys(this.obj)) if (!this.seen.has(k)) throw new ConfigError(this.key(k), 'unknown key');
   }
 
   /** Reject unknown keys up front (before "is required" errors that a typo would cause). */
