@@ -11,7 +11,9 @@ import { createLogger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
 import { startHttpServer, type HttpServer } from '../observability/server';
 import { Pipeline, StartupError } from '../pipeline/consumer';
+import { startForwarder, type Forwarder } from '../sources/forwarder';
 import { kafkaClient } from '../sources/kafka';
+import { WebhookServer } from '../sources/webhook';
 import { printDiagnostics } from './common';
 
 export const CONSUME_HELP = `Usage: kestrel consume -c FILE
@@ -90,6 +92,7 @@ export async function consumeCommand(cfg: KestrelConfig, err: NodeJS.WritableStr
 
   let code = 0;
   let admin: Admin | undefined;
+  let webhook: { server: WebhookServer; forwarder: Forwarder } | undefined;
   try {
     // Brokers unreachable at start: retry with backoff, /readyz stays false, no crash loop.
     for (let attempt = 0; !stopRequested; attempt++) {
@@ -111,6 +114,7 @@ export async function consumeCommand(cfg: KestrelConfig, err: NodeJS.WritableStr
       }
     }
     await admin?.disconnect().catch(() => {});
+    if (cfg.webhook && !stopRequested) webhook = await startWebhook(cfg, kafka, logger);
     const failure = await Promise.race([stopSignal.then(() => undefined), pipeline.failed]);
     if (failure) {
       logger.fatal({ err: failure.message }, 'pipeline failed; stopping');
@@ -122,8 +126,30 @@ export async function consumeCommand(cfg: KestrelConfig, err: NodeJS.WritableStr
     err.write(`kestrel: ${e.message}\n`);
     code = 1;
   }
+  // Stop taking webhook requests first: what was accepted is already on the input topic.
+  if (webhook) {
+    await webhook.server.close().catch(() => {});
+    await webhook.forwarder.close().catch(() => {});
+  }
   const clean = await pipeline.stop(cfg.shutdownTimeoutMs);
   logger.info({ clean }, 'stopped');
   await http?.close();
   return code;
+}
+
+/**
+ * The webhook input beside Kafka: kube-apiserver posts audit batches, they are
+ * produced to an input topic (acks = all) before the answer, and the consumer
+ * group evaluates them like everything else on that topic.
+ */
+async function startWebhook(cfg: KestrelConfig, kafka: ReturnType<typeof kafkaClient>, logger: ReturnType<typeof createLogger>) {
+  const w = cfg.webhook!;
+  const forwarder = await startForwarder(kafka, w.topic);
+  const server = new WebhookServer({
+    host: w.host, port: w.port, routes: [{ path: w.path, source: cfg.rules.source }], tokens: w.tokens, maxBodyBytes: w.maxBodyBytes,
+    hostname: cfg.hostname, deliver: (batch) => forwarder.deliver(batch), log: (line) => logger.warn(line),
+  });
+  const port = await server.listen();
+  logger.info({ port, path: w.path, topic: w.topic }, 'audit webhook accepting events');
+  return { server, forwarder };
 }

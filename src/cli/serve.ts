@@ -29,7 +29,9 @@ import { HttpSink } from '../sinks/http';
 import { stdoutSink } from '../sinks/stdout';
 import type { AlertSink, OutgoingAlert } from '../sinks/types';
 import { WebhookServer, type WebhookBatch, type WebhookRoute } from '../sources/webhook';
+import { Kafka, logLevel } from 'kafkajs';
 import { ConfigError, Section } from '../config/fields';
+import { startForwarder, type Forwarder } from '../sources/forwarder';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
 
 export { ConfigError };
@@ -72,6 +74,8 @@ export interface ServeConfig {
     };
   };
   watch?: { debounceMs: number };
+  /** Forwarder mode: produce the events to a Kafka topic (acks = all) instead of evaluating them here. */
+  forward?: { brokers: string[]; topic: string; clientId: string };
 }
 
 const PRIORITY_HELP = 'must be a Falco priority (emergency, alert, critical, error, warning, notice, informational, debug)';
@@ -198,6 +202,16 @@ export function parseServeConfig(text: string, baseDir: string): ServeConfig {
       maxKeys: th.int('max_keys', 10_000, 1),
     };
     th.done();
+  }
+
+  const fwd = top.optionalSection('forward');
+  if (fwd) {
+    const k = fwd.section('kafka');
+    const brokers = k.stringList('brokers', undefined, 'must be a non-empty list of host:port');
+    for (const b of brokers) if (!/^[^\s:]+:\d{1,5}$/.test(b)) throw new ConfigError(k.key('brokers'), `must be a non-empty list of host:port, got ${JSON.stringify(b)}`);
+    cfg.forward = { brokers, topic: k.string('topic'), clientId: k.string('client_id', 'kestrel-serve') };
+    k.done();
+    fwd.done();
   }
 
   const sinks = top.section('sinks');
@@ -552,10 +566,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
   };
   process.on('SIGHUP', onHup);
+  let forwarder: Forwarder | undefined;
   try {
-    handle = await startServe(cfg);
+    if (cfg.forward) {
+      const kafka = new Kafka({ clientId: cfg.forward.clientId, brokers: cfg.forward.brokers, logLevel: logLevel.WARN });
+      forwarder = await startForwarder(kafka, cfg.forward.topic);
+      process.stderr.write(`kestrel: forwarding events to Kafka topic ${cfg.forward.topic} (${cfg.forward.brokers.join(',')})\n`);
+    }
+    const fw = forwarder;
+    handle = await startServe(cfg, fw ? { deliver: (batch) => fw.deliver(batch) } : {});
   } catch (e) {
     process.off('SIGHUP', onHup);
+    await forwarder?.close().catch(() => {});
     if (e instanceof RulesNotLoaded) return 1;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${cfg.listen.host}:${cfg.listen.port}: ${code}`);
@@ -576,5 +598,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   process.off('SIGHUP', onHup);
   await running.close();
+  await forwarder?.close().catch(() => {});
   return 0;
 }

@@ -60,7 +60,7 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
     const line = e.linePos?.[0].line;
     throw new ConfigError(line ? `line ${line}` : '(file)', `invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:$/, '')}`);
   }
-  const top = Section.of('', doc.toJS()).allow('kafka', 'rules', 'input', 'workers', 'delivery', 'dlq', 'sinks', 'breaker', 'metrics', 'shutdown_timeout_ms', 'log_level', 'hostname');
+  const top = Section.of('', doc.toJS()).allow('kafka', 'rules', 'input', 'workers', 'delivery', 'dlq', 'sinks', 'breaker', 'metrics', 'webhook', 'shutdown_timeout_ms', 'log_level', 'hostname');
   const path = (p: string) => resolve(baseDir, p);
 
   // kafka
@@ -173,8 +173,30 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
     metrics = { host: sec.string('host', '0.0.0.0'), port: portEnv !== undefined ? Number(portEnv) : filePort };
   }
 
+  const wh = top.optionalSection('webhook')?.allow('host', 'port', 'path', 'token_file', 'max_body_bytes', 'topic');
+  let webhook: KestrelConfig['webhook'];
+  if (wh) {
+    const webhookPath = wh.string('path', '/k8s-audit');
+    if (!webhookPath.startsWith('/')) throw new ConfigError(wh.key('path'), "must start with '/'");
+    const topic = wh.string('topic', kafka.inputTopics[0]);
+    if (!kafka.inputTopics.includes(topic)) throw new ConfigError(wh.key('topic'), `must be one of kafka.input_topics (${kafka.inputTopics.join(', ')})`);
+    const tokenFile = wh.optionalString('token_file');
+    let tokens: string[] = [];
+    if (tokenFile) {
+      let token = '';
+      try {
+        token = readFileSync(path(tokenFile), 'utf8').trim();
+      } catch (e) {
+        throw new ConfigError(wh.key('token_file'), `cannot read ${path(tokenFile)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      if (!token) throw new ConfigError(wh.key('token_file'), `${path(tokenFile)} is empty`);
+      tokens = [token];
+    }
+    webhook = { host: wh.string('host', '0.0.0.0'), port: wh.int('port', 9765, 0, 65535), path: webhookPath, tokens, maxBodyBytes: wh.int('max_body_bytes', 16 * 1024 * 1024, 1), topic };
+  }
+
   const config: KestrelConfig = {
-    kafka, rules, input, workers, delivery, dlq, sinks, breaker, metrics,
+    kafka, rules, input, workers, delivery, dlq, sinks, breaker, metrics, webhook,
     shutdownTimeoutMs: top.int('shutdown_timeout_ms', 30_000, 100),
     logLevel: top.oneOf('log_level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     hostname: top.string('hostname', hostname()),

@@ -53,6 +53,8 @@ export interface KestrelConfig {
   breaker: { timeoutMs: number; errorThresholdPercentage: number; resetTimeoutMs: number; volumeThreshold: number };
   /** Undefined: no HTTP server. Port 0 picks a free port (tests). */
   metrics?: { host: string; port: number };
+  /** Undefined: no webhook. Otherwise an audit webhook whose events are produced to `topic` (a consumed input topic). */
+  webhook?: { host: string; port: number; path: string; tokens: string[]; maxBodyBytes: number; topic: string };
   shutdownTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   hostname: string;
