@@ -65,7 +65,7 @@ export async function consumeCommand(cfg: KestrelConfig, err: NodeJS.WritableStr
   let pipeline = new Pipeline(cfg, kafka, logger, metrics);
   let http: HttpServer | undefined;
   if (cfg.metrics) {
-    http = await startHttpServer(cfg.metrics.host, cfg.metrics.port, metrics.registry, () => pipeline.readiness());
+    http = await startHttpServer(cfg.metrics.host, cfg.metrics.port, metrics.registry, () => ({ ...pipeline.readiness(), ruleset: holder.hash }));
     logger.info({ port: http.port }, 'serving /metrics, /healthz, /readyz');
   }
 

@@ -6,6 +6,8 @@ import type { Registry } from 'prom-client';
 export interface Readiness {
   ready: boolean;
   reasons: string[];
+  /** Hash of the loaded rule files: which ruleset version is running. */
+  ruleset?: string;
 }
 
 export interface HttpServer {
@@ -25,7 +27,7 @@ export function startHttpServer(host: string, port: number, registry: Registry, 
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}\n');
     } else if (path === '/readyz') {
       const r = readiness();
-      res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: r.ready, reasons: r.reasons }) + '\n');
+      res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: r.ready, reasons: r.reasons, ...(r.ruleset ? { ruleset: r.ruleset } : {}) }) + '\n');
     } else res.writeHead(404).end('not found\n');
   });
   return new Promise((resolve, reject) => {

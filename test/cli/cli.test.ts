@@ -29,8 +29,8 @@ describe('kestrel run', () => {
     const r = kestrel(['run', '-i', file]);
     expect(r.code).toBe(0);
     expect(r.stdout.trimEnd().split('\n')).toEqual([
-      '09:15:04.936123000: Notice Interactive session into pod (user=dana@example.com verb=create subresource=exec pod=cart-7d9f ns=shop command=sh container=cart decision=allow)',
-      '09:15:07.404123000: Warning Privileged pod created (user=dana@example.com pod=debug-node ns=shop images=(docker.io/library/busybox:1.36))',
+      '09:15:04.936123000: Notice Interactive session in pod (pod=cart-7d9f ns=shop subresource=exec container=cart command=sh uri=/api/v1/namespaces/shop/pods/cart-7d9f/exec?command=sh&container=cart&stdin=true&stdout=true&tty=true user=dana@example.com source_ip=10.0.12.7 user_agent=kubectl/v1.31.2 (linux/amd64) kubernetes/5864a46 audit_id=5e4c1a2b-0000-4000-8000-000000000002)',
+      '09:15:07.404123000: Warning Privileged pod created (pod=debug-node ns=shop images=(docker.io/library/busybox:1.36) init_images=<NA> user=dana@example.com source_ip=10.0.12.7 user_agent=kubectl/v1.31.2 (linux/amd64) kubernetes/5864a46 audit_id=5e4c1a2b-0000-4000-8000-000000000003)',
     ]);
     expect(r.stderr).toBe([
       `kestrel: ${file}:2: rejected: not JSON: line starts with 'not json at all'`,
@@ -41,7 +41,7 @@ describe('kestrel run', () => {
       `kestrel: ${file}:7: rejected: truncated JSON document: a new document started before it was closed`,
       'kestrel: 2 events read, 6 rejected, 2 alerts',
       'alerts by rule:',
-      '  1\tExec or attach into pod',
+      '  1\tInteractive session in pod',
       '  1\tPrivileged pod created',
       'alerts by priority:',
       '  1\tWarning',
@@ -56,17 +56,21 @@ describe('kestrel run', () => {
     expect(r.code).toBe(0);
     const alerts = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(alerts.map((a) => [a.rule, a.priority, a.source, a.time])).toEqual([
-      ['ConfigMap with credentials', 'Warning', 'k8s_audit', '2026-11-02T09:15:12.340123000Z'],
+      ['ConfigMap holds credentials', 'Warning', 'k8s_audit', '2026-11-02T09:15:12.340123000Z'],
+      ['ConfigMap created', 'Informational', 'k8s_audit', '2026-11-02T09:15:12.340123000Z'],
     ]);
     expect(Object.keys(alerts[0])).toEqual(['hostname', 'output', 'output_fields', 'priority', 'rule', 'source', 'tags', 'time']);
     expect(alerts[0].output_fields).toEqual({
       'evt.time': 1793610912340123000,
-      'ka.req.configmap.name': 'billing-env',
+      'jevt.value[/sourceIPs/0]': '10.0.12.7',
+      'ka.auditid': '5e4c1a2b-0000-4000-8000-000000000005',
+      'ka.target.name': 'billing-env',
       'ka.target.namespace': 'shop',
       'ka.user.name': 'dana@example.com',
+      'ka.useragent': 'kubectl/v1.31.2 (linux/amd64) kubernetes/5864a46',
       'ka.verb': 'create',
     });
-    expect(alerts[0].output).toBe('09:15:12.340123000: Warning ConfigMap holds what looks like credentials (user=dana@example.com configmap=billing-env ns=shop verb=create)');
+    expect(alerts[0].output).toBe('09:15:12.340123000: Warning ConfigMap holds credentials (configmap=billing-env ns=shop verb=create user=dana@example.com source_ip=10.0.12.7 user_agent=kubectl/v1.31.2 (linux/amd64) kubernetes/5864a46 audit_id=5e4c1a2b-0000-4000-8000-000000000005)');
   });
 
   test('usage errors are one line and exit 2', () => {

@@ -8,6 +8,9 @@ import {
   auditEvents, baseConfig, createTopics, expectedAlerts, httpGet, kafka, metric, produce, readTopic, reader, sleep, startConsume,
   stopConsume, tmpDir, waitFor, writeConfig, type ConsumeProcess,
 } from '../pipeline/kafka-helpers';
+import { RULES } from '../pipeline/kafka-helpers';
+import { readRuleFiles } from '../../src/engine/load';
+import { Ruleset } from '../../src/engine/ruleset';
 
 const T = 180_000;
 const dir = tmpDir();
@@ -80,7 +83,9 @@ test('known events in → exactly the alerts of `kestrel run --json`, with key a
   }
 
   const ready = await httpGet(port, '/readyz');
-  expect(ready).toEqual({ status: 200, body: '{"ready":true,"reasons":[]}\n' });
+  expect(ready.status).toBe(200);
+  const rulesetHash = Ruleset.build(readRuleFiles([RULES]).files).ruleset!.hash;
+  expect(ready.body).toBe(`{"ready":true,"reasons":[],"ruleset":"${rulesetHash}"}\n`);
   expect((await httpGet(port, '/healthz')).status).toBe(200);
   const m = (await httpGet(port, '/metrics')).body;
   expect(metric(m, 'kestrel_messages_consumed_total')).toBe(45);
