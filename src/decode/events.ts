@@ -12,9 +12,17 @@ export function decodeDocument(text: string, source: string, hostname?: string):
   } catch (e) {
     return { ok: false, reason: `invalid JSON: ${(e as Error).message}` };
   }
+  return decodeParsed(doc, source, hostname, text);
+}
+
+/**
+ * An already-parsed document to event views. `text` is the document's JSON
+ * text when it is exactly `doc` (kept as the event's raw text for jevt.obj).
+ */
+export function decodeParsed(doc: unknown, source: string, hostname?: string, text?: string): DecodeResult {
   const decoded = decoderFor(source)(doc);
   if (!decoded.ok) return decoded;
-  const single = decoded.events.length === 1 && decoded.events[0] === doc;
+  const single = text !== undefined && decoded.events.length === 1 && decoded.events[0] === doc;
   return {
     ok: true,
     events: decoded.events.map((obj) => {

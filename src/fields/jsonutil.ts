@@ -78,7 +78,8 @@ export function jtext(v: JVal): string {
  * reproduced; otherwise the characters are written raw.
  */
 let renderEvent: { readonly obj: unknown; readonly raw?: string } | undefined;
-const htmlStyleCache = new WeakMap<object, boolean>();
+// One-entry cache (the event being extracted): a WeakMap keyed by every event costs GC time.
+let htmlStyleFor: { obj: object; result: boolean } | undefined;
 const HTML_ESCAPES_RE = /\\u00(?:26|3c|3e)/;
 
 /** Set the event whose text style renderings should follow (call before extracting). */
@@ -91,10 +92,9 @@ function htmlStyle(): boolean {
   if (ev === undefined || ev.raw === undefined) return false;
   const o = ev.obj;
   if (o !== null && typeof o === 'object') {
-    const c = htmlStyleCache.get(o);
-    if (c !== undefined) return c;
+    if (htmlStyleFor?.obj === o) return htmlStyleFor.result;
     const r = HTML_ESCAPES_RE.test(ev.raw);
-    htmlStyleCache.set(o, r);
+    htmlStyleFor = { obj: o, result: r };
     return r;
   }
   return HTML_ESCAPES_RE.test(ev.raw);

@@ -17,8 +17,7 @@
  * a wrapped event evaluates exactly like the bare one. Pure: no I/O.
  */
 import { isUtf8 } from 'node:buffer';
-import { decoderFor } from '../decode/audit';
-import { decodeDocument, type DecodeResult } from '../decode/events';
+import { decodeDocument, decodeParsed, type DecodeResult } from '../decode/events';
 import type { EventView } from '../fields/types';
 import type { PayloadFormat } from '../config/types';
 
@@ -46,7 +45,7 @@ export function decodePayload(bytes: Uint8Array, opts: EnvelopeOptions): DecodeR
   if (!isUtf8(bytes)) return { ok: false, reason: 'invalid UTF-8' };
   let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.trim() === '') return { ok: false, reason: 'empty message' };
+  if (!/\S/.test(text)) return { ok: false, reason: 'empty message' };
   return decodeText(text, opts);
 }
 
@@ -56,9 +55,15 @@ export function decodeText(text: string, opts: Omit<EnvelopeOptions, 'maxBytes'>
       return decodeLines(text, opts);
     case 'event':
     case 'eventlist': {
-      const r = decodeDocument(text, opts.source, opts.hostname);
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch (e) {
+        return { ok: false, reason: `invalid JSON: ${(e as Error).message}` };
+      }
+      const r = decodeParsed(doc, opts.source, opts.hostname, text);
       if (!r.ok || opts.source !== 'k8s_audit') return r;
-      const kind = (JSON.parse(text) as Obj).kind;
+      const kind = (doc as Obj).kind;
       if (opts.format === 'eventlist' && kind !== 'EventList') return { ok: false, reason: 'not an EventList (input.format is eventlist)' };
       if (opts.format === 'event' && kind === 'EventList') return { ok: false, reason: 'an EventList, not an Event (input.format is event)' };
       return r;
@@ -79,13 +84,12 @@ export function decodeText(text: string, opts: Omit<EnvelopeOptions, 'maxBytes'>
 
 /** One parsed record: bare document, or a shipper record around one. */
 function decodeRecord(doc: unknown, text: string, opts: Omit<EnvelopeOptions, 'maxBytes'>): DecodeResult {
-  const decode = decoderFor(opts.source);
   if (isObj(doc) && !looksLikeEvent(doc)) {
     const fluent = opts.format === 'auto' || opts.format === 'fluentbit';
     const vector = opts.format === 'auto' || opts.format === 'vector';
     if (fluent && typeof doc.log === 'string') return inner(doc.log, 'Fluent Bit record: log', opts);
     if (vector && typeof doc.message === 'string') return inner(doc.message, 'Vector event: message', opts);
-    if (vector && isObj(doc.message)) return views(decode(project(doc.message)), opts);
+    if (vector && isObj(doc.message)) return decodeParsed(project(doc.message), opts.source, opts.hostname);
     if (opts.format !== 'auto') {
       const what = opts.format === 'fluentbit' ? 'Fluent Bit record without a log string or audit event keys' : 'Vector event without a message or audit event keys';
       return { ok: false, reason: what };
@@ -94,10 +98,9 @@ function decodeRecord(doc: unknown, text: string, opts: Omit<EnvelopeOptions, 'm
   if (isObj(doc) && opts.source === 'k8s_audit') {
     const projected = project(doc);
     // Unchanged bare document: keep its text (raw) exactly as `kestrel run` does.
-    if (projected === doc) return decodeDocument(text, opts.source, opts.hostname);
-    return views(decode(projected), opts);
+    return decodeParsed(projected, opts.source, opts.hostname, projected === doc ? text : undefined);
   }
-  return decodeDocument(text, opts.source, opts.hostname);
+  return decodeParsed(doc, opts.source, opts.hostname, text);
 }
 
 /** A shipper field holding the event as a JSON string. */
@@ -112,11 +115,6 @@ function project(o: Obj): Obj {
   const out: Obj = {};
   for (const k of Object.keys(o)) if (AUDIT_EVENT_KEYS.has(k)) out[k] = o[k];
   return out;
-}
-
-function views(d: ReturnType<ReturnType<typeof decoderFor>>, opts: Omit<EnvelopeOptions, 'maxBytes'>): DecodeResult {
-  if (!d.ok) return d;
-  return { ok: true, events: d.events.map((obj): EventView => ({ obj, source: opts.source, hostname: opts.hostname })) };
 }
 
 function decodeLines(text: string, opts: Omit<EnvelopeOptions, 'maxBytes'>): DecodeResult {
