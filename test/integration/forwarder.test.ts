@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import {
-  auditEvents, baseConfig, brokers, createTopics, expectedAlerts, kafka, readTopic, ROOT, startConsume, stopConsume, tmpDir, waitFor, writeConfig,
+  auditEvents, baseConfig, brokers, createTopics, expectedAlerts, kafka, produce, readTopic, ROOT, startConsume, stopConsume, tmpDir, waitFor, writeConfig,
 } from '../pipeline/kafka-helpers';
 
 function post(port: number, path: string, body: string): Promise<{ status: number; body: string }> {
@@ -80,3 +80,30 @@ test('serve in forwarder mode: 200 only once the events are on the topic', async
     await new Promise((r) => proc.once('exit', r));
   }
 }, 60_000);
+
+test('consume with source k8s_admission: kube-audit-rest AdmissionReviews on a topic raise kar.* alerts', async () => {
+  const id = randomUUID().slice(0, 8);
+  await createTopics(admin, { [`in-${id}`]: 1, [`out-${id}`]: 1, [`dlq-${id}`]: 1 });
+  const dir = tmpDir();
+  const rules = join(ROOT, '../shared/conformance/admission/k8s_admission_rules.yaml');
+  const review = (uid: string, user: string) => JSON.stringify({
+    kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1', requestReceivedTimestamp: '2026-11-02T10:00:00.000000Z',
+    request: {
+      uid, kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, resource: { group: '', version: 'v1', resource: 'pods' },
+      subResource: 'exec', name: 'web-1', namespace: 'shop', operation: 'CONNECT', userInfo: { username: user, groups: ['system:authenticated'] },
+      object: { kind: 'PodExecOptions', apiVersion: 'v1', stdin: true, tty: true, container: 'web', command: ['sh'] },
+    },
+  });
+  await produce(`in-${id}`, [{ value: review('u-1', 'alice@example.com') }, { value: '{"kind":"AdmissionReview","request":{}}' }]);
+  const c = startConsume(writeConfig(dir, `adm-${id}.yaml`, baseConfig(id, { rules: { paths: [rules], source: 'k8s_admission' } })));
+  try {
+    const out = await readTopic(`out-${id}`, 1);
+    expect(out.map((r) => [JSON.parse(r.value!.toString()).rule, JSON.parse(r.value!.toString()).source, JSON.parse(r.value!.toString()).output])).toEqual([
+      ['Disallowed K8s User', 'k8s_admission', '10:00:00.000000000: Warning K8s Operation performed by user not in allowed list of users (uid=u-1 user=alice@example.com target=web-1/pods verb=CONNECT  )'],
+    ]);
+    const dlq = await readTopic(`dlq-${id}`, 1);
+    expect(dlq.map((r) => r.headers['kestrel.error'])).toEqual(['AdmissionReview request has no uid']);
+  } finally {
+    expect(await stopConsume(c)).toBe(0);
+  }
+}, 90_000);
