@@ -169,7 +169,7 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
   if (portEnv !== undefined && !/^\d{1,5}$/.test(portEnv)) throw new ConfigError('KESTREL_METRICS_PORT', 'must be a port number');
   if (m ? m.bool('enabled', true) : portEnv !== undefined) {
     const sec = m ?? Section.of('metrics', {});
-    const filePort = sec.int('port', 9464, 0, 65535);
+    const filePort = sec.int('port', 9376, 0, 65535);
     metrics = { host: sec.string('host', '0.0.0.0'), port: portEnv !== undefined ? Number(portEnv) : filePort };
   }
 
