@@ -30,10 +30,8 @@ export interface RunSummary {
 
 export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const { ruleset, diagnostics } = loadRuleset(opts.rules, { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() });
-  printDiagnostics(diagnostics.filter((d) => d.severity === 'error'), err);
+  printDiagnostics(diagnostics, err);
   if (!ruleset) return 1;
-  const skipped = diagnostics.filter((d) => d.severity === 'warning' && d.message.includes('skipped'));
-  printDiagnostics(skipped, err);
 
   const summary: RunSummary = { documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map() };
   const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes });
