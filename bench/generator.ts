@@ -428,10 +428,6 @@ function objRef(r: ResDef, ns?: string, name?: string, sub?: string): ObjectRefe
   return o;
 }
 
-function apiVersionOf(r: ResDef): string {
-  return r.group ? `${r.group}/${r.version}` : r.version;
-}
-
 function ok(code = 200): ResponseStatus {
   return { metadata: {}, code };
 }
