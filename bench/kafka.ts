@@ -35,7 +35,7 @@ import { CompressionTypes, Kafka, logLevel, type Admin, type Message, type Produ
 import { alertJson } from '../src/engine/alert';
 import { loadRuleset } from '../src/engine/load';
 import { decodeDocument } from '../src/decode/events';
-import { decodePayload } from '../src/pipeline/envelope';
+import { decodePayload } from '../src/decode/envelope';
 import { generateLines } from './generator';
 
 const { values } = parseArgs({

@@ -15,7 +15,8 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { parsePriority, type Priority } from '../language/priority';
 import { ConfigError, Section } from './fields';
-import { PAYLOAD_FORMATS, type AlertKey, type KestrelConfig, type SaslMechanism, type StreamSinkConfig } from './types';
+import { PAYLOAD_FORMATS } from '../decode/envelope';
+import { type AlertKey, type KestrelConfig, type SaslMechanism, type StreamSinkConfig } from './types';
 
 export { ConfigError } from './fields';
 

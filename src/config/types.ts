@@ -2,8 +2,7 @@
 import type { RuleMatching } from '../engine/ruleset';
 import type { Priority } from '../language/priority';
 
-export type PayloadFormat = 'auto' | 'event' | 'eventlist' | 'lines' | 'fluentbit' | 'vector';
-export const PAYLOAD_FORMATS: readonly PayloadFormat[] = ['auto', 'event', 'eventlist', 'lines', 'fluentbit', 'vector'];
+import type { PayloadFormat } from '../decode/envelope';
 
 export type DeliveryMode = 'at_least_once' | 'exactly_once';
 export type AlertKey = 'rule' | 'priority' | 'source' | 'none';

@@ -1,5 +1,5 @@
 /** Messages between the consumer thread and its rule workers (worker.ts). */
-import type { PayloadFormat } from '../config/types';
+import type { PayloadFormat } from '../decode/envelope';
 import type { Alert } from '../engine/alert';
 import type { RuleMatching, RulesFile } from '../engine/ruleset';
 import type { Priority } from '../language/priority';

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { alertJson } from '../engine/alert';
 import { loadRuleset } from '../engine/load';
 import { Ruleset } from '../engine/ruleset';
-import { decodePayload } from './envelope';
+import { decodePayload } from '../decode/envelope';
 import type { AlertOut, FromWorker, RejectOut, ToWorker, WorkerInit } from './protocol';
 
 const init = workerData as WorkerInit;

@@ -13,7 +13,7 @@ import { parseDocument } from 'yaml';
 import { loadConfig } from '../../src/config/load';
 import type { KestrelConfig } from '../../src/config/types';
 import { loadRuleset } from '../../src/engine/load';
-import { decodePayload } from '../../src/pipeline/envelope';
+import { decodePayload } from '../../src/decode/envelope';
 
 const ROOT = resolve(__dirname, '../..');
 const COMPOSE_DIR = join(ROOT, 'deploy/compose');

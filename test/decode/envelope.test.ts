@@ -1,5 +1,5 @@
-import { decodePayload } from '../../src/pipeline/envelope';
-import type { PayloadFormat } from '../../src/config/types';
+import { decodePayload, type PayloadFormat } from '../../src/decode/envelope';
+
 
 const EVENT = { kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: 'a-1', stage: 'ResponseComplete', verb: 'get', requestURI: '/api/v1/pods', user: { username: 'dana' } };
 const EVENT2 = { ...EVENT, auditID: 'a-2', verb: 'list' };

@@ -17,9 +17,12 @@
  * a wrapped event evaluates exactly like the bare one. Pure: no I/O.
  */
 import { isUtf8 } from 'node:buffer';
-import { decodeDocument, decodeParsed, type DecodeResult } from '../decode/events';
+import { decodeDocument, decodeParsed, type DecodeResult } from './events';
 import type { EventView } from '../fields/types';
-import type { PayloadFormat } from '../config/types';
+
+/** How a message payload is wrapped (input config `format`). */
+export type PayloadFormat = 'auto' | 'event' | 'eventlist' | 'lines' | 'fluentbit' | 'vector';
+export const PAYLOAD_FORMATS: readonly PayloadFormat[] = ['auto', 'event', 'eventlist', 'lines', 'fluentbit', 'vector'];
 
 export interface EnvelopeOptions {
   format: PayloadFormat;
