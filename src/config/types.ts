@@ -1,6 +1,12 @@
-/** The validated `kestrel consume` configuration (see load.ts for the YAML keys and defaults). */
+/**
+ * The validated configuration (see load.ts for the YAML keys and defaults).
+ * Config sits above the stages it configures: it imports their option types.
+ */
 import type { RuleMatching } from '../engine/ruleset';
+import type { ThrottleOptions } from '../engine/shaping';
 import type { Priority } from '../language/priority';
+import type { BreakerOptions } from '../sinks/breaker';
+import type { FsyncPolicy } from '../sinks/file';
 
 import type { PayloadFormat } from '../decode/envelope';
 
@@ -40,6 +46,7 @@ export interface StreamSinkConfig {
   format: 'json' | 'text';
 }
 
+/** @deprecated the consume-era model; replaced by ServiceConfig. */
 export interface KestrelConfig {
   kafka: KafkaConfig;
   rules: { paths: string[]; ruleMatching: RuleMatching; minPriority: Priority; source: 'k8s_audit' | 'k8s_admission' };
@@ -57,4 +64,149 @@ export interface KestrelConfig {
   shutdownTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   hostname: string;
+}
+
+// ---------------------------------------------------------------------------
+// The one service configuration (kestrel start -c kestrel.yaml). `serve` and
+// `consume` build the same model from their flags and legacy files.
+// ---------------------------------------------------------------------------
+
+export type EventSource = 'k8s_audit' | 'k8s_admission';
+/** Alert payload of an output: Falco's text line, Falco's JSON alert, OCSF or ECS documents. */
+export type AlertFormat = 'text' | 'json' | 'ocsf' | 'ecs';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** One Kafka connection shared by every Kafka input, output and the dead-letter topic. */
+export interface KafkaConnection {
+  brokers: string[];
+  clientId: string;
+  ssl?: SslConfig;
+  sasl?: { mechanism: SaslMechanism; username: string; password: string };
+  connectionTimeoutMs: number;
+  /** How often client metadata is refreshed (Event Hubs closes idle connections after 240 s). */
+  metadataMaxAgeMs?: number;
+}
+
+export interface KafkaInputConfig {
+  type: 'kafka';
+  name: string;
+  topics: string[];
+  groupId: string;
+  fromBeginning: boolean;
+  sessionTimeoutMs: number;
+  format: PayloadFormat;
+  source: EventSource;
+  /** Static fields for alerts of events read by this input. */
+  fields: Record<string, string>;
+}
+
+export interface WebhookPathConfig {
+  path: string;
+  source: EventSource;
+  fields: Record<string, string>;
+}
+
+export interface WebhookInputConfig {
+  type: 'webhook';
+  name: string;
+  host: string;
+  port: number;
+  /** kube-apiserver audit webhook and/or kube-audit-rest (k8s_admission) paths. */
+  paths: WebhookPathConfig[];
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  /** Accepted bearer tokens (read from token files at load time). */
+  tokens: string[];
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  maxConcurrentRequests: number;
+  /** Forward the events to this Kafka topic (acks=all before the 200) instead of evaluating them here. */
+  forwardTopic?: string;
+}
+
+export interface FileInputConfig {
+  type: 'file';
+  name: string;
+  /** A file path, or '-' for stdin. */
+  path: string;
+  format: PayloadFormat;
+  source: EventSource;
+  fields: Record<string, string>;
+}
+
+export type InputConfig = KafkaInputConfig | WebhookInputConfig | FileInputConfig;
+
+/** Which alerts an output receives. */
+export interface OutputSelection {
+  minPriority: Priority;
+  rules?: string[];
+  excludeRules?: string[];
+  tags?: string[];
+  excludeTags?: string[];
+}
+
+interface OutputCommon extends OutputSelection {
+  name: string;
+  format: AlertFormat;
+  breaker: BreakerOptions;
+}
+
+export interface KafkaOutputConfig extends OutputCommon {
+  type: 'kafka';
+  topic: string;
+  key: AlertKey;
+}
+
+export interface HttpOutputConfig extends OutputCommon {
+  type: 'http';
+  url: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  maxRetryMs: number;
+  maxPending: number;
+  concurrency: number;
+  caFile?: string;
+  insecureSkipVerify: boolean;
+}
+
+export interface FileOutputConfig extends OutputCommon {
+  type: 'file';
+  path: string;
+  /** Rotate before the file would pass this size (0: never). */
+  maxBytes: number;
+  keep: number;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+}
+
+export interface StdoutOutputConfig extends OutputCommon {
+  type: 'stdout';
+}
+
+export type OutputConfig = KafkaOutputConfig | HttpOutputConfig | FileOutputConfig | StdoutOutputConfig;
+
+export interface ServiceConfig {
+  inputs: InputConfig[];
+  /** Required when any input, output or the dead-letter topic uses Kafka. */
+  kafka?: KafkaConnection;
+  rules: { paths: string[]; watch?: { debounceMs: number } };
+  engine: {
+    ruleMatching: RuleMatching;
+    minPriority: Priority;
+    workers: number;
+    maxInFlightMessages: number;
+    maxInFlightBytes: number;
+    /** Largest message / document accepted (bigger ones are dead letters). */
+    maxEventBytes: number;
+  };
+  shaping: { fields: Record<string, string>; throttle?: ThrottleOptions };
+  outputs: OutputConfig[];
+  /** Undefined: undecodable messages are logged and counted only (warned at start). */
+  deadLetters?: { topic: string };
+  delivery: { guarantee: DeliveryMode; commitIntervalMs: number; transactionalId: string };
+  /** Undefined: no HTTP endpoint for /metrics, /healthz, /readyz. */
+  metrics?: { host: string; port: number };
+  log: { level: LogLevel };
+  hostname: string;
+  shutdownTimeoutMs: number;
 }
