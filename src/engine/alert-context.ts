@@ -184,3 +184,20 @@ export function contextFor(ctx: AlertContext, include: IncludeEvent, maxEventByt
   if (truncated) return { ...metadata, truncated: { eventBytes: truncated.eventBytes, maxEventBytes: Math.min(truncated.maxEventBytes, maxEventBytes) } };
   return metadata;
 }
+
+/** An output's event settings (include_event and its cap), as the worker needs them. */
+export interface EventInclusion {
+  includeEvent?: IncludeEvent;
+  maxEventBytes?: number;
+}
+
+/**
+ * What the worker extracts for a set of outputs: the most any output includes,
+ * and with `full` the largest cap of the outputs that ask for it (each output
+ * then applies its own cap in contextFor).
+ */
+export function contextNeeds(outputs: readonly EventInclusion[], defaultMaxEventBytes: number): { include: IncludeEvent; maxEventBytes: number } {
+  const full = outputs.filter((o) => o.includeEvent === 'full');
+  if (full.length > 0) return { include: 'full', maxEventBytes: Math.max(...full.map((o) => o.maxEventBytes ?? defaultMaxEventBytes)) };
+  return { include: outputs.some((o) => o.includeEvent === 'metadata') ? 'metadata' : 'none', maxEventBytes: 0 };
+}

@@ -1,5 +1,5 @@
 /** alertContext: what an alert carries of its event, for k8s_audit and k8s_admission, and the include_event cap. */
-import { alertContext, contextFor } from '../../src/engine/alert-context';
+import { alertContext, contextFor, contextNeeds } from '../../src/engine/alert-context';
 import { decodeDocument } from '../../src/decode/events';
 import type { EventView } from '../../src/fields/types';
 import { formatAlert } from '../../src/sinks/formats';
@@ -178,5 +178,15 @@ describe('contextFor: what one output shows', () => {
     expect(JSON.parse(formatAlert('ocsf', a, { includeEvent: 'full' })).raw_data).toBe(JSON.stringify(AUDIT));
     expect(JSON.parse(formatAlert('ecs', a, { includeEvent: 'full' })).event.original).toBe(JSON.stringify(AUDIT));
     expect(JSON.parse(formatAlert('ocsf', a, { includeEvent: 'metadata' })).raw_data).toBeUndefined();
+  });
+});
+
+describe('contextNeeds: one extraction in the worker for all outputs', () => {
+  test('the strongest include, and the largest cap among the outputs asking for full', () => {
+    expect(contextNeeds([], 65536)).toEqual({ include: 'none', maxEventBytes: 0 });
+    expect(contextNeeds([{ includeEvent: 'none' }, { includeEvent: 'metadata', maxEventBytes: 10 }], 65536)).toEqual({ include: 'metadata', maxEventBytes: 0 });
+    expect(contextNeeds([{ includeEvent: 'full', maxEventBytes: 1000 }, { includeEvent: 'full' }, { includeEvent: 'metadata', maxEventBytes: 1 << 30 }], 65536))
+      .toEqual({ include: 'full', maxEventBytes: 65536 });
+    expect(contextNeeds([{ includeEvent: 'full', maxEventBytes: 1 << 20 }, { includeEvent: 'full', maxEventBytes: 1000 }], 65536)).toEqual({ include: 'full', maxEventBytes: 1 << 20 });
   });
 });
