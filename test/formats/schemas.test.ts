@@ -13,6 +13,7 @@ import { loadRuleset } from '../../src/engine/load';
 import { decodeDocument } from '../../src/decode/events';
 import type { EventView } from '../../src/fields/types';
 import { formatAlert, type FormattableAlert } from '../../src/sinks/formats';
+import { OVERRIDES } from '../rules/cases';
 import { caseAlerts, errorsOf, outgoing, rulesetWith, validators } from './helpers';
 
 const v = validators();
@@ -131,4 +132,34 @@ describeShared('real events in ../shared/conformance', () => {
     expect(n).toBe(59);
     expect(found).toEqual([]);
   });
+});
+
+describe('odd but possible events still give valid payloads', () => {
+  const rs = rulesetWith([OVERRIDES.allEvents]);
+  const base = { kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', stage: 'ResponseComplete', stageTimestamp: '2026-11-30T10:00:00.000000Z' };
+  test.each([
+    ['bare minimum: no user, verb, objectRef, response', { ...base, auditID: 'a-1' }],
+    ['a source address that is no IP, code 0, empty reason annotation', {
+      ...base, auditID: 'a-2', verb: 'list', sourceIPs: ['unix-socket', '10.0.0.1'], responseStatus: { code: 0 },
+      annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' }, objectRef: { resource: 'pods' },
+    }],
+    ['stage Panic, IPv6 source, impersonation without groups', {
+      ...base, stage: 'Panic', auditID: 'a-3', verb: 'delete', sourceIPs: ['2001:db8::7'], impersonatedUser: { username: 'y' },
+      objectRef: { resource: 'secrets', namespace: 'ns', name: 'n', apiGroup: '', apiVersion: 'v1' }, responseStatus: { code: 500, reason: 'InternalError' },
+    }],
+  ])('%s', (_name, ev) => {
+    const view: EventView = { obj: ev, source: 'k8s_audit' };
+    const alerts = rs.evaluate(view);
+    expect(alerts.map((x) => x.rule)).toContain('Audit event');
+    expect(alerts.flatMap((alert) => problems(alert.rule, outgoing(alert, view)))).toEqual([]);
+  });
+});
+
+test('an alert without context (no event attached) gives valid OCSF and ECS with the alert fields only', () => {
+  const { view, alert } = caseAlerts()[0];
+  expect(problems('no context', { alert })).toEqual([]);
+  const ocsf = JSON.parse(formatAlert('ocsf', { alert }));
+  expect(ocsf.evidences).toBeUndefined();
+  expect(ocsf.finding_info.uid).not.toBe(JSON.parse(formatAlert('ocsf', outgoing(alert, view))).finding_info.uid);
+  expect(JSON.parse(formatAlert('ocsf', { alert: { ...alert, timeNs: alert.timeNs + 1n } })).finding_info.uid).not.toBe(ocsf.finding_info.uid);
 });

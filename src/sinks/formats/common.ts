@@ -8,7 +8,7 @@ import { catalogFor } from '../../fields';
 /** An alert on its way to an output: Falco's alert, its JSON when already made, and its event context. */
 export interface FormattableAlert {
   alert: Alert;
-  /** alertJson(alert), computed once in the worker; recomputed when absent. */
+  /** alertJson(alert) of this very alert (after shaping), computed once and shared by every output; recomputed when absent. */
   json?: string;
   /** alertContext(...) of the event, attached by the worker; without it OCSF/ECS carry the alert fields only. */
   context?: AlertContext;
@@ -86,9 +86,10 @@ export function epochMs(a: Alert): number {
   return Number(a.timeNs / 1_000_000n);
 }
 
-/** Copy without undefined members, recursively for plain objects (arrays are kept as they are). */
+/** Copy without undefined members and empty plain objects, recursively (array elements are kept, pruned). */
 export function prune<T>(v: T): T {
-  if (v === null || typeof v !== 'object' || Array.isArray(v) || v.constructor !== Object) return v;
+  if (Array.isArray(v)) return v.map((x) => prune(x)) as T;
+  if (v === null || typeof v !== 'object' || v.constructor !== Object) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
     if (x === undefined) continue;

@@ -86,6 +86,7 @@ export function ecsDocument(a: FormattableAlert, options: FormatOptions = {}): R
   const user = ctx?.user;
   const effective = ctx?.impersonatedUser;
   const { event: _event, ...audit } = shown ?? {};
+  const cluster = clusterOf(alert);
   return prune({
     '@timestamp': formatIsoTime(alert.timeNs),
     message: alert.message,
@@ -121,7 +122,7 @@ export function ecsDocument(a: FormattableAlert, options: FormatOptions = {}): R
     },
     orchestrator: {
       type: 'kubernetes',
-      cluster: clusterOf(alert) !== undefined ? { name: clusterOf(alert) } : undefined,
+      cluster: cluster !== undefined ? { name: cluster } : undefined,
       namespace: ref?.namespace,
       api_version: apiVersionOf(ctx),
       resource: ref ? { type: resourceType(ctx), name: ref.name } : undefined,

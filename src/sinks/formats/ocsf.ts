@@ -28,6 +28,7 @@ export function ocsfFinding(a: FormattableAlert, options: FormatOptions = {}): R
   const suppressed = alert.outputFields[SUPPRESSED_FIELD];
   const shown = ctx && contextFor(ctx, options.includeEvent ?? 'none', options.maxEventBytes);
   const time = epochMs(alert);
+  const uid = findingUid(alert, ctx);
   return prune({
     activity_id: ACTIVITY_CREATE,
     activity_name: 'Create',
@@ -47,12 +48,12 @@ export function ocsfFinding(a: FormattableAlert, options: FormatOptions = {}): R
     metadata: {
       version: OCSF_VERSION,
       product: { ...PRODUCT, version: VERSION },
-      uid: findingUid(alert, ctx),
+      uid,
       labels: cluster !== undefined ? [`cluster:${cluster}`] : undefined,
       original_time: ctx?.stageTimestamp ?? ctx?.requestReceivedTimestamp,
     },
     finding_info: {
-      uid: findingUid(alert, ctx),
+      uid,
       title: alert.rule,
       desc: alert.message,
       created_time: time,
