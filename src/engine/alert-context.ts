@@ -188,7 +188,8 @@ export function contextFor(ctx: AlertContext, include: IncludeEvent, maxEventByt
 /** An output's event settings (include_event and its cap), as the worker needs them. */
 export interface EventInclusion {
   includeEvent?: IncludeEvent;
-  maxEventBytes?: number;
+  /** Cap on the event text with includeEvent full (YAML `include_event_max_bytes`). */
+  includeEventMaxBytes?: number;
 }
 
 /**
@@ -198,6 +199,6 @@ export interface EventInclusion {
  */
 export function contextNeeds(outputs: readonly EventInclusion[], defaultMaxEventBytes: number): { include: IncludeEvent; maxEventBytes: number } {
   const full = outputs.filter((o) => o.includeEvent === 'full');
-  if (full.length > 0) return { include: 'full', maxEventBytes: Math.max(...full.map((o) => o.maxEventBytes ?? defaultMaxEventBytes)) };
+  if (full.length > 0) return { include: 'full', maxEventBytes: Math.max(...full.map((o) => o.includeEventMaxBytes ?? defaultMaxEventBytes)) };
   return { include: outputs.some((o) => o.includeEvent === 'metadata') ? 'metadata' : 'none', maxEventBytes: 0 };
 }

@@ -184,9 +184,9 @@ describe('contextFor: what one output shows', () => {
 describe('contextNeeds: one extraction in the worker for all outputs', () => {
   test('the strongest include, and the largest cap among the outputs asking for full', () => {
     expect(contextNeeds([], 65536)).toEqual({ include: 'none', maxEventBytes: 0 });
-    expect(contextNeeds([{ includeEvent: 'none' }, { includeEvent: 'metadata', maxEventBytes: 10 }], 65536)).toEqual({ include: 'metadata', maxEventBytes: 0 });
-    expect(contextNeeds([{ includeEvent: 'full', maxEventBytes: 1000 }, { includeEvent: 'full' }, { includeEvent: 'metadata', maxEventBytes: 1 << 30 }], 65536))
+    expect(contextNeeds([{ includeEvent: 'none' }, { includeEvent: 'metadata', includeEventMaxBytes: 10 }], 65536)).toEqual({ include: 'metadata', maxEventBytes: 0 });
+    expect(contextNeeds([{ includeEvent: 'full', includeEventMaxBytes: 1000 }, { includeEvent: 'full' }, { includeEvent: 'metadata', includeEventMaxBytes: 1 << 30 }], 65536))
       .toEqual({ include: 'full', maxEventBytes: 65536 });
-    expect(contextNeeds([{ includeEvent: 'full', maxEventBytes: 1 << 20 }, { includeEvent: 'full', maxEventBytes: 1000 }], 65536)).toEqual({ include: 'full', maxEventBytes: 1 << 20 });
+    expect(contextNeeds([{ includeEvent: 'full', includeEventMaxBytes: 1 << 20 }, { includeEvent: 'full', includeEventMaxBytes: 1000 }], 65536)).toEqual({ include: 'full', maxEventBytes: 1 << 20 });
   });
 });

@@ -25,7 +25,7 @@ function problems(name: string, a: FormattableAlert, maxEventBytes?: number): st
   const out: string[] = [];
   for (const format of ['json', 'ocsf', 'ecs'] as const) {
     for (const includeEvent of INCLUDES) {
-      const text = formatAlert(format, a, { includeEvent, maxEventBytes });
+      const text = formatAlert(format, a, { includeEvent, includeEventMaxBytes: maxEventBytes });
       if (text.includes('\n')) out.push(`${name} [${format}/${includeEvent}]: not one line`);
       const validate: ValidateFunction = SCHEMA[format];
       if (!validate(JSON.parse(text))) out.push(`${name} [${format}/${includeEvent}]: ${errorsOf(validate).join('; ')}`);

@@ -18,7 +18,7 @@ export interface FormatOptions {
   /** How much of the audit event the payload carries (default none). */
   includeEvent?: IncludeEvent;
   /** Cap on the event text with includeEvent full (default: no cap beyond the worker's). */
-  maxEventBytes?: number;
+  includeEventMaxBytes?: number;
 }
 
 /** Output fields that may name the cluster, most specific first (a static field or an output field). */

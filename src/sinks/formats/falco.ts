@@ -16,7 +16,7 @@ export function falcoText(a: FormattableAlert): string {
 
 export function falcoJson(a: FormattableAlert, options: FormatOptions = {}): string {
   const base = a.json ?? alertJson(a.alert);
-  const ctx = a.context && contextFor(a.context, options.includeEvent ?? 'none', options.maxEventBytes);
+  const ctx = a.context && contextFor(a.context, options.includeEvent ?? 'none', options.includeEventMaxBytes);
   if (!ctx) return base;
   return `${base.slice(0, -1)},"audit":${contextJson(ctx)}}`;
 }

@@ -26,7 +26,7 @@ export function ocsfFinding(a: FormattableAlert, options: FormatOptions = {}): R
   const sev = severityOf(alert.priority);
   const cluster = clusterOf(alert);
   const suppressed = alert.outputFields[SUPPRESSED_FIELD];
-  const shown = ctx && contextFor(ctx, options.includeEvent ?? 'none', options.maxEventBytes);
+  const shown = ctx && contextFor(ctx, options.includeEvent ?? 'none', options.includeEventMaxBytes);
   const time = epochMs(alert);
   const uid = findingUid(alert, ctx);
   return prune({
