@@ -7,9 +7,9 @@ const BREAKER = { timeoutMs: 30_000, errorThresholdPercentage: 50, resetTimeoutM
 export function fromKestrelConfig(c: KestrelConfig): ServiceConfig {
   const breaker = c.breaker;
   const outputs: OutputConfig[] = [];
-  if (c.sinks.kafka) outputs.push({ type: 'kafka', name: 'kafka', topic: c.sinks.kafka.topic, key: c.sinks.kafka.key, minPriority: c.sinks.kafka.minPriority, format: 'json', breaker });
-  if (c.sinks.stdout) outputs.push({ type: 'stdout', name: 'stdout', minPriority: c.sinks.stdout.minPriority, format: c.sinks.stdout.format, breaker });
-  if (c.sinks.file) outputs.push({ type: 'file', name: 'file', path: c.sinks.file.path, minPriority: c.sinks.file.minPriority, format: c.sinks.file.format, breaker, maxBytes: 0, keep: 5, fsync: 'never', fsyncIntervalMs: 1000 });
+  if (c.sinks.kafka) outputs.push({ type: 'kafka', name: 'kafka', topic: c.sinks.kafka.topic, key: c.sinks.kafka.key, minPriority: c.sinks.kafka.minPriority, format: 'json', includeEvent: 'none', includeEventMaxBytes: 65_536, breaker });
+  if (c.sinks.stdout) outputs.push({ type: 'stdout', name: 'stdout', minPriority: c.sinks.stdout.minPriority, format: c.sinks.stdout.format, includeEvent: 'none', includeEventMaxBytes: 65_536, breaker });
+  if (c.sinks.file) outputs.push({ type: 'file', name: 'file', path: c.sinks.file.path, minPriority: c.sinks.file.minPriority, format: c.sinks.file.format, includeEvent: 'none', includeEventMaxBytes: 65_536, breaker, maxBytes: 0, keep: 5, fsync: 'never', fsyncIntervalMs: 1000 });
   const inputs: ServiceConfig['inputs'] = [{ type: 'kafka', name: 'kafka', topics: c.kafka.inputTopics, groupId: c.kafka.groupId, fromBeginning: c.kafka.fromBeginning, sessionTimeoutMs: c.kafka.sessionTimeoutMs, format: c.input.format, source: c.rules.source, fields: {} }];
   if (c.webhook) {
     inputs.push({ type: 'webhook', name: 'webhook', host: c.webhook.host, port: c.webhook.port, paths: [{ path: c.webhook.path, source: c.rules.source, fields: {} }], tokens: c.webhook.tokens, maxBodyBytes: c.webhook.maxBodyBytes, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConcurrentRequests: 64, forwardTopic: c.webhook.topic });
@@ -33,14 +33,14 @@ export function fromKestrelConfig(c: KestrelConfig): ServiceConfig {
 export function fromServeConfig(c: ServeConfig): ServiceConfig {
   const outputs: OutputConfig[] = [];
   const sel = (f: { minPriority: ServiceConfig['engine']['minPriority']; filter: { rules?: string[]; excludeRules?: string[]; tags?: string[]; excludeTags?: string[] } }) => ({ minPriority: f.minPriority, ...f.filter });
-  if (c.sinks.stdout) outputs.push({ type: 'stdout', name: 'stdout', ...sel(c.sinks.stdout), format: c.sinks.stdout.format, breaker: BREAKER });
+  if (c.sinks.stdout) outputs.push({ type: 'stdout', name: 'stdout', ...sel(c.sinks.stdout), format: c.sinks.stdout.format, includeEvent: 'none', includeEventMaxBytes: 65_536, breaker: BREAKER });
   if (c.sinks.file) {
     const f = c.sinks.file;
-    outputs.push({ type: 'file', name: 'file', ...sel(f), format: f.format, breaker: BREAKER, path: f.path, maxBytes: f.maxBytes, keep: f.keep, fsync: f.fsync, fsyncIntervalMs: f.fsyncIntervalMs });
+    outputs.push({ type: 'file', name: 'file', ...sel(f), format: f.format, includeEvent: 'none', includeEventMaxBytes: 65_536, breaker: BREAKER, path: f.path, maxBytes: f.maxBytes, keep: f.keep, fsync: f.fsync, fsyncIntervalMs: f.fsyncIntervalMs });
   }
   if (c.sinks.http) {
     const h = c.sinks.http;
-    outputs.push({ type: 'http', name: 'http', ...sel(h), format: 'json', breaker: { ...BREAKER, ...h.breaker }, url: h.url, headers: h.headers, timeoutMs: h.timeoutMs, maxRetryMs: h.maxRetryMs, maxPending: h.maxPending, concurrency: h.concurrency, caFile: h.caFile, insecureSkipVerify: h.insecureSkipVerify });
+    outputs.push({ type: 'http', name: 'http', ...sel(h), format: 'json', includeEvent: 'none', includeEventMaxBytes: 65_536, breaker: { ...BREAKER, ...h.breaker }, url: h.url, headers: h.headers, timeoutMs: h.timeoutMs, maxRetryMs: h.maxRetryMs, maxPending: h.maxPending, concurrency: h.concurrency, caFile: h.caFile, insecureSkipVerify: h.insecureSkipVerify });
   }
   return {
     inputs: [{

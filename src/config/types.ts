@@ -7,10 +7,12 @@ import type { ThrottleOptions } from '../engine/shaping';
 import type { Priority } from '../language/priority';
 import type { BreakerOptions } from '../sinks/breaker';
 import type { FsyncPolicy } from '../sinks/file';
+import type { IncludeEvent } from '../engine/alert-context';
+import type { AlertFormat } from '../sinks/formats';
 import type { AlertKey } from '../sinks/kafka';
 import type { KafkaConnection, SaslMechanism, SslConfig } from '../sources/kafka';
 
-export type { KafkaConnection, SaslMechanism, SslConfig };
+export type { AlertFormat, IncludeEvent, KafkaConnection, SaslMechanism, SslConfig };
 
 import type { PayloadFormat } from '../decode/envelope';
 
@@ -65,8 +67,6 @@ export interface KestrelConfig {
 // ---------------------------------------------------------------------------
 
 export type EventSource = 'k8s_audit' | 'k8s_admission';
-/** Alert payload of an output: Falco's text line, Falco's JSON alert, OCSF or ECS documents. */
-export type AlertFormat = 'text' | 'json' | 'ocsf' | 'ecs';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface KafkaInputConfig {
@@ -129,7 +129,12 @@ export interface OutputSelection {
 
 interface OutputCommon extends OutputSelection {
   name: string;
+  /** Payload: Falco's text line or JSON alert (default), OCSF Detection Finding, ECS document. */
   format: AlertFormat;
+  /** How much of the audit event each alert carries (OCSF/ECS evidence, Falco JSON `audit` key). */
+  includeEvent: IncludeEvent;
+  /** Cap on the event text with includeEvent full. */
+  includeEventMaxBytes: number;
   breaker: BreakerOptions;
 }
 

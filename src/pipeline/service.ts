@@ -25,7 +25,7 @@ import { kafkaClient } from '../sources/kafka';
 import { Evaluator } from './evaluate';
 import { FileInput } from './file-input';
 import { KafkaInput } from './kafka-input';
-import { buildOutput, OutputSetupError } from './output-factory';
+import { buildOutput, contextFor, OutputSetupError } from './output-factory';
 import { OutputSet, type Output } from './outputs';
 import { WorkerPool } from './pool';
 import { Transactor } from './transactor';
@@ -176,7 +176,7 @@ export class Service {
 
     this.pool = await WorkerPool.start(
       cfg.engine.workers,
-      { files: this.holder.currentFiles, ruleMatching: cfg.engine.ruleMatching, minPriority: cfg.engine.minPriority, hostname: cfg.hostname, maxEventBytes: cfg.engine.maxEventBytes },
+      { files: this.holder.currentFiles, ruleMatching: cfg.engine.ruleMatching, minPriority: cfg.engine.minPriority, hostname: cfg.hostname, maxEventBytes: cfg.engine.maxEventBytes, context: contextFor(cfg.outputs, 65_536) },
       { messages: cfg.engine.maxInFlightMessages, bytes: cfg.engine.maxInFlightBytes },
     );
     this.pool.onFatal = (e) => this.fatal('rule workers', e);
