@@ -14,6 +14,8 @@ import { Pipeline, StartupError } from '../pipeline/consumer';
 import { startForwarder, type Forwarder } from '../sources/forwarder';
 import { kafkaClient } from '../sources/kafka';
 import { WebhookServer } from '../sources/webhook';
+import { DEFAULT_BODY_LIMITS, splitWebhookBodyAsync } from '../decode/eventlist';
+import { decodeDelivery } from './serve';
 import { printDiagnostics } from './common';
 
 export const CONSUME_HELP = `Usage: kestrel consume -c FILE
@@ -147,7 +149,8 @@ async function startWebhook(cfg: KestrelConfig, kafka: ReturnType<typeof kafkaCl
   const forwarder = await startForwarder(kafka, w.topic);
   const server = new WebhookServer({
     host: w.host, port: w.port, routes: [{ path: w.path, source: cfg.rules.source }], tokens: w.tokens, maxBodyBytes: w.maxBodyBytes,
-    hostname: cfg.hostname, deliver: (batch) => forwarder.deliver(batch), log: (line) => logger.warn(line),
+    hostname: cfg.hostname, deliver: (d) => forwarder.deliver(decodeDelivery(d, cfg.hostname)), log: (line) => logger.warn(line),
+    splitBody: (body, source, lines) => splitWebhookBodyAsync(body, source, lines, DEFAULT_BODY_LIMITS),
   });
   const port = await server.listen();
   logger.info({ port, path: w.path, topic: w.topic }, 'audit webhook accepting events');

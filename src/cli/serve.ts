@@ -28,7 +28,9 @@ import { RotatingFileSink, type FsyncPolicy } from '../sinks/file';
 import { HttpSink } from '../sinks/http';
 import { stdoutSink } from '../sinks/stdout';
 import type { AlertSink, OutgoingAlert } from '../sinks/types';
-import { WebhookServer, type WebhookBatch, type WebhookRoute } from '../sources/webhook';
+import { WebhookRefusal, WebhookServer, webhookWarnings, DEFAULT_MAX_BODY_BYTES, type WebhookBatch, type WebhookDelivery, type WebhookRoute } from '../sources/webhook';
+import { DEFAULT_BODY_LIMITS, splitWebhookBodyAsync } from '../decode/eventlist';
+import { decodeDocument } from '../decode/events';
 import { Kafka, logLevel } from 'kafkajs';
 import { ConfigError, Section } from '../config/fields';
 import { startForwarder, type Forwarder } from '../sources/forwarder';
@@ -127,7 +129,7 @@ export function defaultServeConfig(): ServeConfig {
     listen: { host: '0.0.0.0', port: DEFAULT_WEBHOOK_PORT },
     routes: [{ path: DEFAULT_AUDIT_PATH, source: 'k8s_audit' }],
     tokens: [],
-    limits: { maxBodyBytes: 16 * 1024 * 1024, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConcurrentRequests: 64 },
+    limits: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConcurrentRequests: 64 },
     fields: {},
     sinks: {},
   };
@@ -288,7 +290,7 @@ evaluates them and delivers alerts before answering 200. SIGHUP reloads rules.
   --token-file FILE        require "Authorization: Bearer <token>" (token read from FILE)
   --tls-cert FILE --tls-key FILE   serve HTTPS
   --client-ca FILE         require client certificates signed by this CA (HTTPS)
-  --max-body-bytes N       largest request body (default 16 MiB; 413 beyond)
+  --max-body-bytes N       largest request body (default 256 MiB; 413 beyond)
   --field NAME=VALUE       static field added to every alert (repeatable)
   --json                   stdout alerts as Falco JSON (default text)
   --no-stdout              no stdout sink (when --file or --http is given)
@@ -401,6 +403,21 @@ export function serveConfigFromArgs(argv: string[]): ServeConfig | 'help' {
   return cfg;
 }
 
+/**
+ * The webhook's raw documents decoded into event views (until evaluation
+ * moves to the service's workers). The documents were validated by the
+ * splitter, so a failure here is a bug or a mismatch: refused with 400.
+ */
+export function decodeDelivery(d: WebhookDelivery, hostname?: string): WebhookBatch {
+  const events = [];
+  for (const [i, doc] of d.documents.entries()) {
+    const r = decodeDocument(doc.toString('utf8'), d.route.source, hostname);
+    if (!r.ok) throw new WebhookRefusal(400, `document ${i}: ${r.reason}`);
+    events.push(...r.events);
+  }
+  return { route: d.route, events, remote: d.remote };
+}
+
 export interface ServeHandle {
   port: number;
   holder: RulesetHolder;
@@ -499,7 +516,8 @@ export async function startServe(cfg: ServeConfig, hooks: ServeHooks = {}): Prom
     headersTimeoutMs: cfg.limits.headersTimeoutMs,
     maxConcurrentRequests: cfg.limits.maxConcurrentRequests,
     hostname: cfg.hostname,
-    deliver: hooks.deliver ?? standalone,
+    splitBody: (body, source, lines) => splitWebhookBodyAsync(body, source, lines, DEFAULT_BODY_LIMITS),
+    deliver: (d) => (hooks.deliver ?? standalone)(decodeDelivery(d, cfg.hostname)),
     status: () => ({ ready: true, ruleset: holder.hash, reloads: holder.stats.reloads, reload_failures: holder.stats.failures }),
     metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     log,
@@ -511,6 +529,7 @@ export async function startServe(cfg: ServeConfig, hooks: ServeHooks = {}): Prom
     },
   });
   const port = await server.listen();
+  for (const w of webhookWarnings({ tls, tokens: cfg.tokens, host: cfg.listen.host })) log(`kestrel: warning: ${w}`);
   const stopWatch = cfg.watch ? holder.watch(cfg.watch.debounceMs) : undefined;
   log(
     `kestrel: serving ${tls ? 'https' : 'http'}://${cfg.listen.host}:${port} ${cfg.routes.map((r) => `${r.path} (${r.source})`).join(', ')}; ruleset ${holder.hash.slice(0, 12)}` +

@@ -230,7 +230,8 @@ function wholeDocument(b: Buffer, start: number, limits: BodyLimits): [unknown, 
   return [parseSlice(b, start, end, ''), b.subarray(start, end)];
 }
 
-function* auditSteps(b: Buffer, limits: BodyLimits, start = checkText(b)): Generator<void, Buffer[]> {
+function* auditSteps(b: Buffer, limits: BodyLimits): Generator<void, Buffer[]> {
+  const start = checkText(b);
   if (b[start] === OPEN_ARR) reject('not an audit event: JSON array instead of an object');
   if (b[start] !== OPEN_OBJ) {
     // A scalar or garbage: for a short body JSON.parse gives the precise reason.
@@ -261,7 +262,8 @@ function* auditSteps(b: Buffer, limits: BodyLimits, start = checkText(b)): Gener
   return documents;
 }
 
-function* admissionSteps(b: Buffer, limits: BodyLimits, start = checkText(b)): Generator<void, Buffer[]> {
+function* admissionSteps(b: Buffer, limits: BodyLimits): Generator<void, Buffer[]> {
+  const start = checkText(b);
   const [doc, bytes] = wholeDocument(b, start, limits);
   const r = decodeAdmissionDocument(doc);
   if (!r.ok) reject(r.reason);
@@ -324,8 +326,8 @@ export function splitEventList(body: Buffer, limits: BodyLimits = DEFAULT_BODY_L
 
 /** As splitWebhookBody, giving the event loop back whenever `sliceMs` of work has run. */
 export async function splitWebhookBodyAsync(body: Buffer, source: BodySource, lines: boolean, limits: BodyLimits = DEFAULT_BODY_LIMITS, sliceMs = 5): Promise<SplitResult> {
-  const steps = webhookBodySteps(body, source, lines, limits);
   try {
+    const steps = webhookBodySteps(body, source, lines, limits);
     let started = Date.now();
     for (let s = steps.next(); ; s = steps.next()) {
       if (s.done) return { ok: true, documents: s.value };
