@@ -256,7 +256,7 @@ export function parseServeConfig(text: string, baseDir: string): ServeConfig {
       concurrency: hs.int('concurrency', 4, 1, 256),
       breaker: {
         errorThresholdPercentage: br.int('error_threshold_percentage', 50, 1, 100),
-        resetTimeoutMs: br.int('reset_timeout_ms', 10_000, 10),
+        resetTimeoutMs: br.int('reset_timeout_ms', 1000, 10),
         volumeThreshold: br.int('volume_threshold', 5, 0),
       },
       caFile: caFile ? p(caFile) : undefined,
@@ -392,7 +392,7 @@ export function serveConfigFromArgs(argv: string[]): ServeConfig | 'help' {
   if (values.http !== undefined) {
     cfg.sinks.http = {
       ...noFilter, url: values.http, headers: {}, timeoutMs: 5000, maxRetryMs: 30_000, maxPending: 10_000, concurrency: 4,
-      breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 10_000, volumeThreshold: 5 }, insecureSkipVerify: false,
+      breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 1000, volumeThreshold: 5 }, insecureSkipVerify: false,
     };
   }
   if (values.json !== undefined || (!cfg.sinks.stdout && !cfg.sinks.file && !cfg.sinks.http)) {
