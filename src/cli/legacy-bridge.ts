@@ -12,7 +12,7 @@ export function fromKestrelConfig(c: KestrelConfig): ServiceConfig {
   if (c.sinks.file) outputs.push({ type: 'file', name: 'file', path: c.sinks.file.path, minPriority: c.sinks.file.minPriority, format: c.sinks.file.format, includeEvent: 'none', includeEventMaxBytes: 65_536, breaker, maxBytes: 0, keep: 5, fsync: 'never', fsyncIntervalMs: 1000 });
   const inputs: ServiceConfig['inputs'] = [{ type: 'kafka', name: 'kafka', topics: c.kafka.inputTopics, groupId: c.kafka.groupId, fromBeginning: c.kafka.fromBeginning, sessionTimeoutMs: c.kafka.sessionTimeoutMs, format: c.input.format, source: c.rules.source, fields: {} }];
   if (c.webhook) {
-    inputs.push({ type: 'webhook', name: 'webhook', host: c.webhook.host, port: c.webhook.port, paths: [{ path: c.webhook.path, source: c.rules.source, fields: {} }], tokens: c.webhook.tokens, maxBodyBytes: c.webhook.maxBodyBytes, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConcurrentRequests: 64, forwardTopic: c.webhook.topic });
+    inputs.push({ type: 'webhook', name: 'webhook', host: c.webhook.host, port: c.webhook.port, paths: [{ path: c.webhook.path, source: c.rules.source, fields: {} }], tokens: c.webhook.tokens, maxBodyBytes: c.webhook.maxBodyBytes, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConcurrentRequests: 64, maxConcurrentRequestsPerClient: 16, maxEventsPerRequest: 10_000, forwardTopic: c.webhook.topic });
   }
   return {
     inputs,
@@ -45,11 +45,11 @@ export function fromServeConfig(c: ServeConfig): ServiceConfig {
   return {
     inputs: [{
       type: 'webhook', name: 'webhook', host: c.listen.host, port: c.listen.port, paths: c.routes.map((r) => ({ path: r.path, source: r.source, fields: r.fields ?? {} })), tls: c.tls, tokens: c.tokens,
-      maxBodyBytes: c.limits.maxBodyBytes, requestTimeoutMs: c.limits.requestTimeoutMs, headersTimeoutMs: c.limits.headersTimeoutMs, maxConcurrentRequests: c.limits.maxConcurrentRequests, forwardTopic: c.forward?.topic,
+      maxBodyBytes: c.limits.maxBodyBytes, requestTimeoutMs: c.limits.requestTimeoutMs, headersTimeoutMs: c.limits.headersTimeoutMs, maxConcurrentRequests: c.limits.maxConcurrentRequests, maxConcurrentRequestsPerClient: 16, maxEventsPerRequest: 10_000, forwardTopic: c.forward?.topic,
     }],
     kafka: c.forward ? { brokers: c.forward.brokers, clientId: c.forward.clientId, connectionTimeoutMs: 10_000 } : undefined,
     rules: { paths: c.rules, watch: c.watch },
-    engine: { ruleMatching: c.ruleMatching, minPriority: c.minPriority, workers: 1, maxInFlightMessages: 2000, maxInFlightBytes: 64 << 20, maxEventBytes: c.limits.maxBodyBytes },
+    engine: { ruleMatching: c.ruleMatching, minPriority: c.minPriority, workers: 1, maxInFlightMessages: 2000, maxInFlightBytes: 64 << 20, maxEventBytes: 16 * 1024 * 1024 },
     shaping: { fields: c.fields, throttle: c.throttle },
     outputs: c.forward ? [] : outputs,
     delivery: { guarantee: 'at_least_once', commitIntervalMs: 200, transactionalId: '' },

@@ -27,7 +27,7 @@ import { Service } from '../pipeline/service';
 import { BreakerSink } from '../sinks/breaker';
 import type { FsyncPolicy } from '../sinks/file';
 import type { AlertSink } from '../sinks/types';
-import type { WebhookRoute } from '../sources/webhook';
+import { DEFAULT_MAX_BODY_BYTES, type WebhookRoute } from '../sources/webhook';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
 import { fromServeConfig } from './legacy-bridge';
 import { runService } from './service-command';
@@ -125,7 +125,7 @@ export function defaultServeConfig(): ServeConfig {
     listen: { host: '0.0.0.0', port: DEFAULT_WEBHOOK_PORT },
     routes: [{ path: DEFAULT_AUDIT_PATH, source: 'k8s_audit' }],
     tokens: [],
-    limits: { maxBodyBytes: 16 * 1024 * 1024, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConcurrentRequests: 64 },
+    limits: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConcurrentRequests: 64 },
     fields: {},
     sinks: {},
   };
@@ -252,7 +252,7 @@ export function parseServeConfig(text: string, baseDir: string): ServeConfig {
       concurrency: hs.int('concurrency', 4, 1, 256),
       breaker: {
         errorThresholdPercentage: br.int('error_threshold_percentage', 50, 1, 100),
-        resetTimeoutMs: br.int('reset_timeout_ms', 10_000, 10),
+        resetTimeoutMs: br.int('reset_timeout_ms', 1000, 10),
         volumeThreshold: br.int('volume_threshold', 5, 0),
       },
       caFile: caFile ? p(caFile) : undefined,
@@ -286,7 +286,7 @@ evaluates them and delivers alerts before answering 200. SIGHUP reloads rules.
   --token-file FILE        require "Authorization: Bearer <token>" (token read from FILE)
   --tls-cert FILE --tls-key FILE   serve HTTPS
   --client-ca FILE         require client certificates signed by this CA (HTTPS)
-  --max-body-bytes N       largest request body (default 16 MiB; 413 beyond)
+  --max-body-bytes N       largest request body (default 256 MiB; 413 beyond)
   --field NAME=VALUE       static field added to every alert (repeatable)
   --json                   stdout alerts as Falco JSON (default text)
   --no-stdout              no stdout sink (when --file or --http is given)
@@ -388,7 +388,7 @@ export function serveConfigFromArgs(argv: string[]): ServeConfig | 'help' {
   if (values.http !== undefined) {
     cfg.sinks.http = {
       ...noFilter, url: values.http, headers: {}, timeoutMs: 5000, maxRetryMs: 30_000, maxPending: 10_000, concurrency: 4,
-      breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 10_000, volumeThreshold: 5 }, insecureSkipVerify: false,
+      breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 1000, volumeThreshold: 5 }, insecureSkipVerify: false,
     };
   }
   if (values.json !== undefined || (!cfg.sinks.stdout && !cfg.sinks.file && !cfg.sinks.http)) {

@@ -102,6 +102,10 @@ export interface WebhookInputConfig {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   maxConcurrentRequests: number;
+  /** The same, per client address. */
+  maxConcurrentRequestsPerClient: number;
+  /** Events (EventList items, JSON lines) accepted in one request; more is refused whole (400). */
+  maxEventsPerRequest: number;
   /** Forward the events to this Kafka topic (acks=all before the 200) instead of evaluating them here. */
   forwardTopic?: string;
 }

@@ -293,7 +293,7 @@ export class Service {
         const key = `inputs.${ic.name}.tls`;
         const tls = ic.tls ? { cert: readPem(ic.tls.certFile, `${key}.cert_file`), key: readPem(ic.tls.keyFile, `${key}.key_file`), clientCa: ic.tls.clientCaFile ? readPem(ic.tls.clientCaFile, `${key}.client_ca_file`) : undefined } : undefined;
         const forward = ic.forwardTopic ? this.producers[0] : undefined;
-        return new WebhookInput(ic, { ...base, producer: forward, hostname: this.cfg.hostname, health: () => this.health(), readiness: () => ({ ...this.readiness() }) }, tls);
+        return new WebhookInput(ic, { ...base, producer: forward, hostname: this.cfg.hostname, maxEventBytes: this.cfg.engine.maxEventBytes, health: () => this.health(), readiness: () => ({ ...this.readiness() }) }, tls);
       }
       case 'file':
         return new FileInput(ic, { ...base, maxEventBytes: this.cfg.engine.maxEventBytes });

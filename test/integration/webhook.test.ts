@@ -155,7 +155,7 @@ describe('kestrel serve over HTTP', () => {
     const send = (body: string) => request(h.port, { body, headers: { 'Content-Type': 'application/json', ...auth.headers } });
     const cases: [string, string][] = [
       ['', 'empty body'],
-      ['{"kind":"EventList","items":[', 'invalid JSON: Unexpected end of JSON input'],
+      ['{"kind":"EventList","items":[', 'invalid JSON: input ended, expected a value'],
       ['not json', 'invalid JSON: Unexpected token \'o\', "not json" is not valid JSON'],
       ['{"kind":"Pod","apiVersion":"v1"}', 'not an audit event: kind "Pod" (expected "Event" or "EventList")'],
       ['[1,2]', 'not an audit event: JSON array instead of an object'],
@@ -168,7 +168,17 @@ describe('kestrel serve over HTTP', () => {
       if (reason === 'ok') expect(r.status).toBe(200);
       else expect([r.status, r.body]).toEqual([400, `${reason}\n`]);
     }
-    expect(logs).toContain('kestrel: webhook: 127.0.0.1 POST /k8s-audit: 400 EventList item 1 is not an object');
+    expect(logs).toContain('kestrel: webhook: refused {"status":400,"reason":"EventList item 1 is not an object","remote":"127.0.0.1","method":"POST","path":"/k8s-audit"}');
+  });
+
+  test('an EventList with one non-event item: 400 and none of its events evaluated', async () => {
+    const mixed = eventList([
+      auditEvent({ id: 'm-1', verb: 'get', resource: 'secrets', name: 'would-alert' }),
+      { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'x' } },
+    ]);
+    const r = await postJson(h.port, mixed, auth);
+    expect([r.status, r.body]).toEqual([400, 'EventList item 1: not an audit event: kind "Pod" (expected "Event")\n']);
+    expect(sink.received).toEqual([]);
   });
 
   test('405 for other methods, 404 for other paths', async () => {
