@@ -24,7 +24,7 @@ import { PAYLOAD_FORMATS } from '../decode/envelope';
 import { type AlertKey, type KestrelConfig, type SaslMechanism, type ServiceConfig, type StreamSinkConfig } from './types';
 import { detectLayout, legacyConsumeConfig, translateServeConfig, type Layout } from './legacy';
 import { serviceConfigFrom, type ServiceDefaults } from './service';
-import { envList, envString, isHostPort, type Env } from './values';
+import { envList, envString, isHostPort, readSecretFile, type Env } from './values';
 
 export { ConfigError } from './fields';
 export type { Env } from './values';
@@ -88,7 +88,7 @@ export function loadServiceConfig(file: string, env: Env = process.env, opts: Lo
   return parseServiceConfig(readConfigText(file), dirname(resolve(file)), env, opts);
 }
 
-/** Parse and validate config text. `baseDir` anchors relative paths. */
+/** @deprecated the consume-era parser (KestrelConfig); use parseServiceConfig. */
 export function parseConfig(text: string, baseDir: string, env: Env = process.env): KestrelConfig {
   const top = Section.of('', parseYaml(text)).allow('kafka', 'rules', 'input', 'workers', 'delivery', 'dlq', 'sinks', 'breaker', 'metrics', 'webhook', 'shutdown_timeout_ms', 'log_level', 'hostname');
   const path = (p: string) => resolve(baseDir, p);
@@ -211,17 +211,7 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
     const topic = wh.string('topic', kafka.inputTopics[0]);
     if (!kafka.inputTopics.includes(topic)) throw new ConfigError(wh.key('topic'), `must be one of kafka.input_topics (${kafka.inputTopics.join(', ')})`);
     const tokenFile = wh.optionalString('token_file');
-    let tokens: string[] = [];
-    if (tokenFile) {
-      let token = '';
-      try {
-        token = readFileSync(path(tokenFile), 'utf8').trim();
-      } catch (e) {
-        throw new ConfigError(wh.key('token_file'), `cannot read ${path(tokenFile)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-      if (!token) throw new ConfigError(wh.key('token_file'), `${path(tokenFile)} is empty`);
-      tokens = [token];
-    }
+    const tokens = tokenFile ? [readSecretFile(path(tokenFile), wh.key('token_file'))] : [];
     webhook = { host: wh.string('host', '0.0.0.0'), port: wh.int('port', 9765, 0, 65535), path: webhookPath, tokens, maxBodyBytes: wh.int('max_body_bytes', 16 * 1024 * 1024, 1), topic };
   }
 
@@ -234,12 +224,7 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
   return config;
 }
 
+/** @deprecated the consume-era loader; use loadServiceConfig. */
 export function loadConfig(file: string, env: Env = process.env): KestrelConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return parseConfig(text, dirname(resolve(file)), env);
+  return parseConfig(readConfigText(file), dirname(resolve(file)), env);
 }

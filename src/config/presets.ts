@@ -210,7 +210,8 @@ export function servePreset(argv: string[], defaultRulesDir: string, env: Env = 
   }
   if (values['no-stdout']) {
     outputs = outputs.filter((o) => o.type !== 'stdout');
-    if (outputs.length === 0) throw new FlagError('--no-stdout leaves no output; add --file or --http');
+    const forwardingOnly = cfg.inputs.every((i) => i.type === 'webhook' && i.forwardTopic);
+    if (outputs.length === 0 && !forwardingOnly) throw new FlagError('--no-stdout leaves no output; add --file or --http');
   }
   cfg.outputs = outputs;
   if (values.watch) cfg.rules.watch = { debounceMs: cfg.rules.watch?.debounceMs ?? 500 };
