@@ -6,6 +6,7 @@
  * translated into a ServiceConfig. A file mixing layouts is an error naming
  * the old key and its new name.
  */
+import { PAYLOAD_FORMATS } from '../decode/envelope';
 import { applyEnvironment, checkServiceConfig } from './checks';
 import { ConfigError, Section } from './fields';
 import {
@@ -13,7 +14,7 @@ import {
   metricsOf, outputOf, pathIn, throttleOf, watchOf, webhookLimits, webhookPaths, webhookTls, webhookTokens, type ReadContext,
 } from './sections';
 import type { EventSource, KafkaInputConfig, OutputConfig, ServiceConfig, WebhookInputConfig } from './types';
-import { readSecretFile, webhookPath, type Env } from './values';
+import { envList, readSecretFile, webhookPath, type Env } from './values';
 
 export const REFERENCE = 'deploy/kestrel.reference.yaml';
 
@@ -121,7 +122,7 @@ export function legacyConsumeConfig(doc: unknown, baseDir: string, env: Env = pr
     groupId: k.string('group_id', 'kestrel'),
     fromBeginning: k.bool('from_beginning', true),
     sessionTimeoutMs: k.int('session_timeout_ms', 30_000, 6_000),
-    format: i.oneOf('format', ['auto', 'event', 'eventlist', 'lines', 'fluentbit', 'vector'] as const, 'auto'),
+    format: i.oneOf('format', PAYLOAD_FORMATS, 'auto'),
     source,
     fields: {},
   };
@@ -155,7 +156,7 @@ export function legacyConsumeConfig(doc: unknown, baseDir: string, env: Env = pr
   const inputs: ServiceConfig['inputs'] = [input];
   const wh = top.optionalSection('webhook')?.allow('host', 'port', 'path', 'token_file', 'max_body_bytes', 'topic');
   if (wh) {
-    const topics = env.KESTREL_INPUT_TOPICS?.split(',').map((t) => t.trim()).filter((t) => t) ?? input.topics;
+    const topics = envList(env, 'KESTREL_INPUT_TOPICS') ?? input.topics;
     const topic = wh.string('topic', topics[0]);
     if (!topics.includes(topic)) throw new ConfigError(wh.key('topic'), `must be one of kafka.input_topics (${topics.join(', ')})`);
     const tokenFile = wh.optionalString('token_file');
