@@ -99,7 +99,7 @@ export function detectLayout(doc: unknown): Layout {
   return 'service';
 }
 
-/** Outputs of an old file may only be named after their type: one of each. */
+/** Outputs of an old file are named after their type (an old file has at most one of each). */
 function namedOutputs(list: Omit<OutputConfig, 'name'>[]): OutputConfig[] {
   const names = defaultNames(list.map((o) => o.type));
   return list.map((o, i) => ({ ...o, name: names[i] }) as OutputConfig);
