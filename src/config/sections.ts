@@ -10,9 +10,10 @@ import { resolve } from 'node:path';
 import { PAYLOAD_FORMATS } from '../decode/envelope';
 import type { ThrottleOptions } from '../engine/shaping';
 import type { BreakerOptions } from '../sinks/breaker';
+import type { AlertKey } from '../sinks/kafka';
 import { ConfigError, Section } from './fields';
 import type {
-  AlertFormat, AlertKey, EventSource, FileInputConfig, FileOutputConfig, HttpOutputConfig, KafkaConnection, KafkaInputConfig,
+  AlertFormat, EventSource, FileInputConfig, FileOutputConfig, HttpOutputConfig, KafkaConnection, KafkaInputConfig,
   KafkaOutputConfig, LogLevel, OutputConfig, OutputSelection, SaslMechanism, ServiceConfig, StdoutOutputConfig, WebhookInputConfig, WebhookPathConfig,
 } from './types';
 import { BROKERS_PROBLEM, brokersFrom, envList, envPort, envString, httpUrl, readSecretFile, webhookPath, type Env } from './values';
