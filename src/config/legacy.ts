@@ -255,7 +255,9 @@ export function translateServeConfig(doc: unknown, baseDir: string, defaultRules
   if (fs) outputs.push(outputOf('file', fs, 'file', ctx, { stdoutFormat: 'text' }));
   const hs = s.optionalSection('http')?.allow('url', 'headers', 'timeout_ms', 'max_retry_ms', 'max_pending', 'concurrency', 'breaker', 'ca_file', 'insecure_skip_verify', ...selection);
   if (hs) outputs.push(outputOf('http', hs, 'http', ctx, { stdoutFormat: 'text' }));
-  const implicitStdout = outputs.length === 0;
+  // A forwarding serve never evaluated events, so its sinks never received an alert.
+  if (webhook.forwardTopic) outputs.length = 0;
+  const implicitStdout = outputs.length === 0 && !webhook.forwardTopic;
   if (implicitStdout) outputs.push(outputOf('stdout', Section.of('sinks.stdout', {}), 'stdout', ctx, { stdoutFormat: 'text' }));
 
   const cfg: ServiceConfig = {

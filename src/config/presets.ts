@@ -199,18 +199,19 @@ export function servePreset(argv: string[], defaultRulesDir: string, env: Env = 
   }
 
   // Outputs as serve did: --file/--http add (or replace) theirs; stdout (text) only when nothing else or --json.
+  // A forwarder evaluates nothing and needs no output.
+  const forwardingOnly = cfg.inputs.every((i) => i.type === 'webhook' && i.forwardTopic);
   let outputs = loaded.implicitStdout ? cfg.outputs.filter((o) => o.type !== 'stdout') : cfg.outputs;
   if (values.file !== undefined) outputs = upsert(outputs, flagOutput('file', { path: values.file }, 'text'));
   const http = values.http;
   if (http !== undefined) outputs = upsert(outputs, flagOutput('http', { url: asFlag(() => httpUrl('--http', http)) }, 'text'));
-  if (values.json !== undefined || outputs.length === 0) {
+  if (values.json !== undefined || (outputs.length === 0 && !forwardingOnly)) {
     const stdout = outputs.find((o) => o.type === 'stdout');
     const format = values.json ? 'json' : (stdout?.format ?? 'text');
     outputs = stdout ? outputs.map((o) => (o === stdout ? { ...o, format } : o)) : [...outputs, flagOutput('stdout', { format }, 'text')];
   }
   if (values['no-stdout']) {
     outputs = outputs.filter((o) => o.type !== 'stdout');
-    const forwardingOnly = cfg.inputs.every((i) => i.type === 'webhook' && i.forwardTopic);
     if (outputs.length === 0 && !forwardingOnly) throw new FlagError('--no-stdout leaves no output; add --file or --http');
   }
   cfg.outputs = outputs;

@@ -168,12 +168,17 @@ describe('serve-era files', () => {
     });
   });
 
-  test('no sinks: stdout as text; forward: the Kafka connection and forward_topic; rules default passed in', () => {
-    const c = legacyServeConfig(parseYaml('listen: { port: 8080 }\nforward: { kafka: { brokers: ["[::1]:9092"], topic: audit } }'), '/srv', '/app/rules');
+  test('no sinks: stdout as text; rules default passed in', () => {
+    const c = legacyServeConfig(parseYaml('listen: { port: 8080 }'), '/srv', '/app/rules');
     expect(c.rules.paths).toEqual(['/app/rules']);
-    expect(c.kafka).toEqual({ brokers: ['[::1]:9092'], clientId: 'kestrel-serve', connectionTimeoutMs: 10000 });
-    expect(c.inputs).toMatchObject([{ type: 'webhook', port: 8080, forwardTopic: 'audit' }]);
     expect(c.outputs).toEqual([{ type: 'stdout', name: 'stdout', format: 'text', minPriority: 'Debug', breaker: CONSUME_BREAKER }]);
+  });
+
+  test('forward: the Kafka connection and forward_topic, and no outputs (a forwarder evaluates nothing)', () => {
+    const c = legacyServeConfig(parseYaml('rules: [r]\nforward: { kafka: { brokers: ["[::1]:9092"], topic: audit } }\nsinks: { stdout: {} }'), '/srv');
+    expect(c.kafka).toEqual({ brokers: ['[::1]:9092'], clientId: 'kestrel-serve', connectionTimeoutMs: 10000 });
+    expect(c.inputs).toMatchObject([{ type: 'webhook', port: 9765, forwardTopic: 'audit' }]);
+    expect(c.outputs).toEqual([]);
   });
 
   test.each([

@@ -139,6 +139,14 @@ describe('servePreset', () => {
     expect(serve('-c', join(dir, 'k.yaml')).inputs).toHaveLength(2);
   });
 
+  test('-c with a forwarding serve-era file: no outputs', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'fwd.yaml'), 'rules: [r]\nforward: { kafka: { brokers: [k:9092], topic: audit } }\n');
+    const c = serve('-c', join(dir, 'fwd.yaml'), '--listen', ':9000');
+    expect(c.inputs).toMatchObject([{ type: 'webhook', port: 9000, forwardTopic: 'audit' }]);
+    expect(c.outputs).toEqual([]);
+  });
+
   test('-c: a missing file or a bad key is a ConfigError', () => {
     expect(() => servePreset(['-c', '/nonexistent/k.yaml'], RULES, {})).toThrow(new ConfigError('/nonexistent/k.yaml', 'cannot read: ENOENT'));
     const dir = tempDir();
