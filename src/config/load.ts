@@ -24,6 +24,7 @@ import { PAYLOAD_FORMATS } from '../decode/envelope';
 import type { AlertKey } from '../sinks/kafka';
 import { type KestrelConfig, type SaslMechanism, type ServiceConfig, type StreamSinkConfig } from './types';
 import { detectLayout, legacyConsumeConfig, translateServeConfig, type Layout } from './legacy';
+import { envLogLevel } from './sections';
 import { serviceConfigFrom, type ServiceDefaults } from './service';
 import { envList, envString, isHostPort, readSecretFile, type Env } from './values';
 
@@ -63,14 +64,19 @@ export function readServiceConfig(text: string, baseDir: string, env: Env = proc
   const doc = parseYaml(text);
   const layout = detectLayout(doc);
   if (layout === 'consume') return { config: legacyConsumeConfig(doc, baseDir, env), layout, implicitStdout: false };
-  if (layout === 'serve') return { layout, ...translateServeConfig(doc, baseDir, opts.defaultRulesDir) };
+  if (layout === 'serve') {
+    // serve had no environment overrides; only the log level (its logs are the service's now) applies.
+    const serve = translateServeConfig(doc, baseDir, opts.defaultRulesDir);
+    serve.config.log.level = envLogLevel(env, serve.config.log.level);
+    return { layout, ...serve };
+  }
   return { config: serviceConfigFrom(doc, { baseDir, env }, opts), layout, implicitStdout: false };
 }
 
 /**
  * Parse and validate config text of any layout. `baseDir` anchors relative
- * paths; `env` supplies the KESTREL_* overrides (not applied to serve-era files,
- * which never had them).
+ * paths; `env` supplies the KESTREL_* overrides (of serve-era files, which
+ * never had them, only KESTREL_LOG_LEVEL applies).
  */
 export function parseServiceConfig(text: string, baseDir: string, env: Env = process.env, opts: LoadOptions = {}): ServiceConfig {
   return readServiceConfig(text, baseDir, env, opts).config;

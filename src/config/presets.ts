@@ -16,7 +16,7 @@ import { checkServiceConfig } from './checks';
 import { ConfigError, Section } from './fields';
 import { translateServeConfig } from './legacy';
 import { loadServiceConfig, readConfigText, readServiceConfig, type LoadOptions } from './load';
-import { DEFAULT_AUDIT_PATH, outputOf, webhookLimits, type ReadContext } from './sections';
+import { DEFAULT_AUDIT_PATH, envLogLevel, outputOf, webhookLimits, type ReadContext } from './sections';
 import type { OutputConfig, ServiceConfig, WebhookInputConfig } from './types';
 import { httpUrl, readSecretFile, type Env } from './values';
 
@@ -136,6 +136,7 @@ export function servePreset(argv: string[], defaultRulesDir: string, env: Env = 
   const loaded = values.config
     ? readServiceConfig(readConfigText(values.config), dirname(resolve(values.config)), env, opts)
     : { ...translateServeConfig({}, process.cwd(), defaultRulesDir), layout: 'serve' as const };
+  if (!values.config) loaded.config.log.level = envLogLevel(env, loaded.config.log.level);
   const cfg = loaded.config;
   // serve's in-process limits: an event may be as large as the request body (not for service-layout files).
   const tiedEventLimit = loaded.layout !== 'service';

@@ -303,12 +303,16 @@ export function metricsOf(s: Section | undefined, ctx: ReadContext, name = 'metr
   return envPortValue === undefined ? metrics : { ...metrics, port: envPortValue };
 }
 
+/** KESTREL_LOG_LEVEL, or `fallback` when unset. */
+export function envLogLevel(env: Env, fallback: LogLevel): LogLevel {
+  const v = envString(env, 'KESTREL_LOG_LEVEL');
+  if (v === undefined) return fallback;
+  if (!LOG_LEVELS.includes(v.toLowerCase() as LogLevel)) throw new ConfigError('KESTREL_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(v)})`);
+  return v.toLowerCase() as LogLevel;
+}
+
 export function logLevelOf(s: Section, k: string, ctx: ReadContext): LogLevel {
-  const file = s.oneOf(k, LOG_LEVELS, 'info');
-  const env = envString(ctx.env, 'KESTREL_LOG_LEVEL');
-  if (env === undefined) return file;
-  if (!LOG_LEVELS.includes(env.toLowerCase() as LogLevel)) throw new ConfigError('KESTREL_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(env)})`);
-  return env.toLowerCase() as LogLevel;
+  return envLogLevel(ctx.env, s.oneOf(k, LOG_LEVELS, 'info'));
 }
 
 export const defaultWorkers = (): number => Math.max(1, cpus().length);

@@ -168,6 +168,11 @@ describe('serve-era files', () => {
     });
   });
 
+  test('of the environment only KESTREL_LOG_LEVEL applies', () => {
+    const c = parseServiceConfig('rules: [r]\nlisten: { port: 1 }', '/', { KESTREL_LOG_LEVEL: 'error', KESTREL_KAFKA_BROKERS: 'k:1', KESTREL_METRICS_PORT: '9' });
+    expect([c.log.level, c.kafka, c.metrics]).toEqual(['error', undefined, undefined]);
+  });
+
   test('no sinks: stdout as text; rules default passed in', () => {
     const c = legacyServeConfig(parseYaml('listen: { port: 8080 }'), '/srv', '/app/rules');
     expect(c.rules.paths).toEqual(['/app/rules']);

@@ -48,6 +48,11 @@ describe('servePreset', () => {
     });
   });
 
+  test('KESTREL_LOG_LEVEL applies (the only environment override of serve)', () => {
+    expect((servePreset([], RULES, { KESTREL_LOG_LEVEL: 'debug', KESTREL_METRICS_PORT: '1' }) as ServiceConfig).log.level).toBe('debug');
+    expect((servePreset([], RULES, { KESTREL_METRICS_PORT: '1' }) as ServiceConfig).metrics).toBeUndefined();
+  });
+
   test('-h is help', () => {
     expect(servePreset(['-h'], RULES, {})).toBe('help');
   });
