@@ -16,7 +16,7 @@ import { checkServiceConfig } from './checks';
 import { ConfigError, Section } from './fields';
 import { translateServeConfig } from './legacy';
 import { loadServiceConfig, readConfigText, readServiceConfig, type LoadOptions } from './load';
-import { DEFAULT_AUDIT_PATH, envLogLevel, outputOf, webhookLimits, type ReadContext } from './sections';
+import { DEFAULT_AUDIT_PATH, DEFAULT_WEBHOOK_PORT, envLogLevel, outputOf, webhookLimits, type ReadContext } from './sections';
 import type { OutputConfig, ServiceConfig, WebhookInputConfig } from './types';
 import { httpUrl, readSecretFile, type Env } from './values';
 
@@ -109,7 +109,7 @@ function theWebhook(cfg: ServiceConfig, flag: string | undefined): WebhookInputC
     type: 'webhook',
     name: taken.has('webhook') ? 'serve-webhook' : 'webhook',
     host: '0.0.0.0',
-    port: 9765,
+    port: DEFAULT_WEBHOOK_PORT,
     paths: [{ path: DEFAULT_AUDIT_PATH, source: 'k8s_audit', fields: {} }],
     tokens: [],
     ...webhookLimits(Section.of('limits', {})),
