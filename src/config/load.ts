@@ -1,5 +1,11 @@
 /**
- * Loading `kestrel.yaml` for `kestrel consume`: YAML → validated KestrelConfig.
+ * Loading `kestrel.yaml`: YAML → validated ServiceConfig (parseServiceConfig,
+ * loadServiceConfig; any layout: the service layout of
+ * deploy/kestrel.reference.yaml, or a consume-era or serve-era file).
+ *
+ * Below, the consume-era loader (parseConfig/loadConfig → KestrelConfig), kept
+ * until the runtime reads ServiceConfig:
+ * loading `kestrel.yaml` for `kestrel consume`: YAML → validated KestrelConfig.
  * Every mistake is one ConfigError naming the key (or environment variable).
  * Relative paths (rules, file sink, TLS files) are resolved against the config
  * file's folder so the process can start from anywhere.
@@ -13,56 +19,85 @@ import { readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { parsePriority, type Priority } from '../language/priority';
 import { ConfigError, Section } from './fields';
 import { PAYLOAD_FORMATS } from '../decode/envelope';
 import type { AlertKey } from '../sinks/kafka';
-import { type KestrelConfig, type SaslMechanism, type StreamSinkConfig } from './types';
+import { type KestrelConfig, type SaslMechanism, type ServiceConfig, type StreamSinkConfig } from './types';
+import { detectLayout, legacyConsumeConfig, translateServeConfig, type Layout } from './legacy';
+import { envLogLevel } from './sections';
+import { serviceConfigFrom, type ServiceDefaults } from './service';
+import { envList, envString, isHostPort, readSecretFile, type Env } from './values';
 
 export { ConfigError } from './fields';
+export type { Env } from './values';
 
-export type Env = Record<string, string | undefined>;
-
-const HOST_PORT = /^[A-Za-z0-9._-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
 const BROKERS_PROBLEM = 'must be a non-empty list of host:port';
 
 function brokersFrom(key: string, list: string[]): string[] {
-  if (list.length === 0 || list.some((b) => !HOST_PORT.test(b) || Number(b.slice(b.lastIndexOf(':') + 1)) > 65535)) throw new ConfigError(key, BROKERS_PROBLEM);
+  if (list.length === 0 || list.some((b) => !isHostPort(b))) throw new ConfigError(key, BROKERS_PROBLEM);
   return list;
 }
 
-function envList(env: Env, name: string): string[] | undefined {
-  const v = env[name];
-  if (v === undefined) return undefined;
-  const list = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (list.length === 0) throw new ConfigError(name, 'must be a non-empty comma-separated list');
-  return list;
-}
-
-function envString(env: Env, name: string): string | undefined {
-  const v = env[name];
-  if (v === undefined) return undefined;
-  if (v.trim() === '') throw new ConfigError(name, 'must not be empty');
-  return v;
-}
-
-function priority(s: Section, k: string, dflt: Priority): Priority {
-  const v = s.raw(k);
-  if (v === undefined) return dflt;
-  const p = typeof v === 'string' ? parsePriority(v) : undefined;
-  if (!p) throw new ConfigError(s.key(k), `must be a Falco priority (emergency, alert, critical, error, warning, notice, informational, debug), got ${JSON.stringify(v)}`);
-  return p;
-}
-
-/** Parse and validate config text. `baseDir` anchors relative paths. */
-export function parseConfig(text: string, baseDir: string, env: Env = process.env): KestrelConfig {
+/** YAML text → plain data; a syntax error is one ConfigError naming the line. */
+export function parseYaml(text: string): unknown {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0].line;
     throw new ConfigError(line ? `line ${line}` : '(file)', `invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:$/, '')}`);
   }
-  const top = Section.of('', doc.toJS()).allow('kafka', 'rules', 'input', 'workers', 'delivery', 'dlq', 'sinks', 'breaker', 'metrics', 'webhook', 'shutdown_timeout_ms', 'log_level', 'hostname');
+  return doc.toJS();
+}
+
+export type LoadOptions = ServiceDefaults;
+
+export interface LoadedConfig {
+  config: ServiceConfig;
+  /** The layout the file was written in. */
+  layout: Layout;
+  /** Serve-era file without sinks: the stdout output is serve's default (the serve flags may replace it). */
+  implicitStdout: boolean;
+}
+
+/** parseServiceConfig with what the serve preset needs to know about the file. */
+export function readServiceConfig(text: string, baseDir: string, env: Env = process.env, opts: LoadOptions = {}): LoadedConfig {
+  const doc = parseYaml(text);
+  const layout = detectLayout(doc);
+  if (layout === 'consume') return { config: legacyConsumeConfig(doc, baseDir, env), layout, implicitStdout: false };
+  if (layout === 'serve') {
+    // serve had no environment overrides; only the log level (its logs are the service's now) applies.
+    const serve = translateServeConfig(doc, baseDir, opts.defaultRulesDir);
+    serve.config.log.level = envLogLevel(env, serve.config.log.level);
+    return { layout, ...serve };
+  }
+  return { config: serviceConfigFrom(doc, { baseDir, env }, opts), layout, implicitStdout: false };
+}
+
+/**
+ * Parse and validate config text of any layout. `baseDir` anchors relative
+ * paths; `env` supplies the KESTREL_* overrides (of serve-era files, which
+ * never had them, only KESTREL_LOG_LEVEL applies).
+ */
+export function parseServiceConfig(text: string, baseDir: string, env: Env = process.env, opts: LoadOptions = {}): ServiceConfig {
+  return readServiceConfig(text, baseDir, env, opts).config;
+}
+
+/** Read a config file; a missing or unreadable file is a ConfigError naming it. */
+export function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export function loadServiceConfig(file: string, env: Env = process.env, opts: LoadOptions = {}): ServiceConfig {
+  return parseServiceConfig(readConfigText(file), dirname(resolve(file)), env, opts);
+}
+
+/** @deprecated the consume-era parser (KestrelConfig); use parseServiceConfig. */
+export function parseConfig(text: string, baseDir: string, env: Env = process.env): KestrelConfig {
+  const top = Section.of('', parseYaml(text)).allow('kafka', 'rules', 'input', 'workers', 'delivery', 'dlq', 'sinks', 'breaker', 'metrics', 'webhook', 'shutdown_timeout_ms', 'log_level', 'hostname');
   const path = (p: string) => resolve(baseDir, p);
 
   // kafka
@@ -108,7 +143,7 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
   const rules: KestrelConfig['rules'] = {
     paths: r.stringList('paths', undefined, 'must be a non-empty list of rule files or folders').map(path),
     ruleMatching: r.oneOf('rule_matching', ['first', 'all'], 'first'),
-    minPriority: priority(r, 'min_priority', 'Debug'),
+    minPriority: r.priority('min_priority', 'Debug'),
     source: r.oneOf('source', ['k8s_audit', 'k8s_admission'], 'k8s_audit'),
   };
 
@@ -144,9 +179,9 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
   if (ks || outputEnv) {
     const sec = (ks ?? Section.of(s.key('kafka'), {})).allow('topic', 'key', 'min_priority');
     const topic = outputEnv !== undefined ? (sec.optionalString('topic'), outputEnv) : sec.string('topic');
-    sinks.kafka = { topic, key: sec.oneOf<AlertKey>('key', ['rule', 'priority', 'source', 'none'], 'rule'), minPriority: priority(sec, 'min_priority', 'Debug') };
+    sinks.kafka = { topic, key: sec.oneOf<AlertKey>('key', ['rule', 'priority', 'source', 'none'], 'rule'), minPriority: sec.priority('min_priority', 'Debug') };
   }
-  const streamSink = (sec: Section): StreamSinkConfig => ({ minPriority: priority(sec, 'min_priority', 'Debug'), format: sec.oneOf('format', ['json', 'text'], 'json') });
+  const streamSink = (sec: Section): StreamSinkConfig => ({ minPriority: sec.priority('min_priority', 'Debug'), format: sec.oneOf('format', ['json', 'text'], 'json') });
   const so = s.optionalSection('stdout');
   if (so?.allow('enabled', 'min_priority', 'format') && so.bool('enabled', true)) sinks.stdout = streamSink(so);
   const fs = s.optionalSection('file');
@@ -183,17 +218,7 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
     const topic = wh.string('topic', kafka.inputTopics[0]);
     if (!kafka.inputTopics.includes(topic)) throw new ConfigError(wh.key('topic'), `must be one of kafka.input_topics (${kafka.inputTopics.join(', ')})`);
     const tokenFile = wh.optionalString('token_file');
-    let tokens: string[] = [];
-    if (tokenFile) {
-      let token = '';
-      try {
-        token = readFileSync(path(tokenFile), 'utf8').trim();
-      } catch (e) {
-        throw new ConfigError(wh.key('token_file'), `cannot read ${path(tokenFile)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-      if (!token) throw new ConfigError(wh.key('token_file'), `${path(tokenFile)} is empty`);
-      tokens = [token];
-    }
+    const tokens = tokenFile ? [readSecretFile(path(tokenFile), wh.key('token_file'))] : [];
     webhook = { host: wh.string('host', '0.0.0.0'), port: wh.int('port', 9765, 0, 65535), path: webhookPath, tokens, maxBodyBytes: wh.int('max_body_bytes', 16 * 1024 * 1024, 1), topic };
   }
 
@@ -206,12 +231,7 @@ export function parseConfig(text: string, baseDir: string, env: Env = process.en
   return config;
 }
 
+/** @deprecated the consume-era loader; use loadServiceConfig. */
 export function loadConfig(file: string, env: Env = process.env): KestrelConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return parseConfig(text, dirname(resolve(file)), env);
+  return parseConfig(readConfigText(file), dirname(resolve(file)), env);
 }
