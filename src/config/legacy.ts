@@ -8,9 +8,13 @@
  */
 import { PAYLOAD_FORMATS } from '../decode/envelope';
 import { applyEnvironment, checkServiceConfig } from './checks';
+import { DEFAULT_SPLITTER_OPTIONS } from '../decode/documents';
+import { DEFAULT_MAX_BODY_BYTES } from '../sources/webhook';
+
+const DEFAULT_MAX_EVENT_BYTES = DEFAULT_SPLITTER_OPTIONS.maxBytes;
 import { ConfigError, Section } from './fields';
 import {
-  DEFAULT_MAX_BODY_BYTES, OUTPUT_BREAKER, breakerOf, defaultHostname, defaultNames, defaultTransactionalId, defaultWorkers, kafkaConnection, logLevelOf,
+  OUTPUT_BREAKER, breakerOf, defaultHostname, defaultNames, defaultTransactionalId, defaultWorkers, kafkaConnection, logLevelOf,
   metricsOf, outputOf, pathIn, throttleOf, watchOf, webhookLimits, webhookPaths, webhookTls, webhookTokens, type ReadContext,
 } from './sections';
 import type { EventSource, KafkaInputConfig, OutputConfig, ServiceConfig, WebhookInputConfig } from './types';
@@ -270,7 +274,8 @@ export function translateServeConfig(doc: unknown, baseDir: string, defaultRules
       workers: 1,
       maxInFlightMessages: 2000,
       maxInFlightBytes: 64 << 20,
-      maxEventBytes: limits.maxBodyBytes,
+      // The body limit bounds a batch; each event keeps the per-event limit of every input.
+      maxEventBytes: DEFAULT_MAX_EVENT_BYTES,
     },
     shaping,
     outputs,

@@ -139,7 +139,6 @@ export function servePreset(argv: string[], defaultRulesDir: string, env: Env = 
   if (!values.config) loaded.config.log.level = envLogLevel(env, loaded.config.log.level);
   const cfg = loaded.config;
   // serve's in-process limits: an event may be as large as the request body (not for service-layout files).
-  const tiedEventLimit = loaded.layout !== 'service';
 
   if (values.rules?.length) cfg.rules.paths = values.rules.map((r) => resolve(r));
 
@@ -179,7 +178,6 @@ export function servePreset(argv: string[], defaultRulesDir: string, env: Env = 
     const n = Number(values['max-body-bytes']);
     if (!Number.isInteger(n) || n <= 0) throw new FlagError('--max-body-bytes must be a positive integer');
     hook.maxBodyBytes = n;
-    if (tiedEventLimit) cfg.engine.maxEventBytes = n;
   }
 
   for (const f of values.field ?? []) {

@@ -10,7 +10,10 @@ import { resolve } from 'node:path';
 import { PAYLOAD_FORMATS } from '../decode/envelope';
 import type { ThrottleOptions } from '../engine/shaping';
 import type { BreakerOptions } from '../sinks/breaker';
+import type { IncludeEvent } from '../engine/alert-context';
+import { ALERT_FORMATS } from '../sinks/formats';
 import type { AlertKey } from '../sinks/kafka';
+import { DEFAULT_MAX_BODY_BYTES } from '../sources/webhook';
 import { ConfigError, Section } from './fields';
 import type {
   AlertFormat, EventSource, FileInputConfig, FileOutputConfig, HttpOutputConfig, KafkaConnection, KafkaInputConfig,
@@ -26,14 +29,12 @@ export interface ReadContext {
 
 export const INPUT_TYPES = ['kafka', 'webhook', 'file'] as const;
 export const OUTPUT_TYPES = ['kafka', 'http', 'file', 'stdout'] as const;
-export const ALERT_FORMATS: readonly AlertFormat[] = ['text', 'json', 'ocsf', 'ecs'];
 export const EVENT_SOURCES: readonly EventSource[] = ['k8s_audit', 'k8s_admission'];
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const DEFAULT_WEBHOOK_PORT = 9765;
 export const DEFAULT_AUDIT_PATH = '/k8s-audit';
 export const DEFAULT_METRICS_PORT = 9376;
-export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 /** The breaker of every output of `consume` (a Kafka produce, a file write). */
 export const OUTPUT_BREAKER: BreakerOptions = { timeoutMs: 30_000, errorThresholdPercentage: 50, resetTimeoutMs: 5_000, volumeThreshold: 1 };
@@ -152,15 +153,17 @@ export function webhookTokens(s: Section, ctx: ReadContext): string[] {
   ];
 }
 
-export type WebhookLimits = Pick<WebhookInputConfig, 'maxBodyBytes' | 'requestTimeoutMs' | 'headersTimeoutMs' | 'maxConcurrentRequests'>;
+export type WebhookLimits = Pick<WebhookInputConfig, 'maxBodyBytes' | 'requestTimeoutMs' | 'headersTimeoutMs' | 'maxConcurrentRequests' | 'maxConcurrentRequestsPerClient' | 'maxEventsPerRequest'>;
 
 export function webhookLimits(s: Section): WebhookLimits {
-  s.allow('max_body_bytes', 'request_timeout_ms', 'headers_timeout_ms', 'max_concurrent_requests');
+  s.allow('max_body_bytes', 'request_timeout_ms', 'headers_timeout_ms', 'max_concurrent_requests', 'max_concurrent_requests_per_client', 'max_events_per_request');
   const limits = {
     maxBodyBytes: s.int('max_body_bytes', DEFAULT_MAX_BODY_BYTES, 1),
     requestTimeoutMs: s.int('request_timeout_ms', 30_000, 100),
     headersTimeoutMs: s.int('headers_timeout_ms', 10_000, 100),
     maxConcurrentRequests: s.int('max_concurrent_requests', 64, 1),
+    maxConcurrentRequestsPerClient: s.int('max_concurrent_requests_per_client', 16, 1),
+    maxEventsPerRequest: s.int('max_events_per_request', 10_000, 1),
   };
   s.done();
   return limits;
@@ -210,7 +213,7 @@ export function selectionOf(s: Section): OutputSelection {
   return sel;
 }
 
-export const OUTPUT_COMMON_KEYS = ['type', 'name', 'format', 'min_priority', 'rules', 'exclude_rules', 'tags', 'exclude_tags', 'breaker'];
+export const OUTPUT_COMMON_KEYS = ['type', 'name', 'format', 'include_event', 'include_event_max_bytes', 'min_priority', 'rules', 'exclude_rules', 'tags', 'exclude_tags', 'breaker'];
 export const OUTPUT_KEYS: Record<OutputConfig['type'], string[]> = {
   kafka: ['topic', 'key'],
   http: ['url', 'headers', 'timeout_ms', 'max_retry_ms', 'max_pending', 'concurrency', 'ca_file', 'insecure_skip_verify'],
@@ -227,10 +230,15 @@ export interface OutputDefaults {
  * One output of a given type from `s` (whose `type` was read by the caller).
  * `format`, the selection keys and `breaker` are common to every type.
  */
+/** Cap on the audit event text an alert carries with include_event: full. */
+export const DEFAULT_INCLUDE_EVENT_MAX_BYTES = 65_536;
+
 export function outputOf(type: OutputConfig['type'], s: Section, name: string, ctx: ReadContext, dflt: OutputDefaults): OutputConfig {
   const common = {
     name,
     format: s.oneOf('format', ALERT_FORMATS, type === 'stdout' ? dflt.stdoutFormat : 'json'),
+    includeEvent: s.oneOf<IncludeEvent>('include_event', ['none', 'metadata', 'full'], 'none'),
+    includeEventMaxBytes: s.int('include_event_max_bytes', DEFAULT_INCLUDE_EVENT_MAX_BYTES, 256),
     ...selectionOf(s),
     breaker: breakerOf(s.section('breaker'), type === 'http' ? HTTP_BREAKER : OUTPUT_BREAKER),
   };

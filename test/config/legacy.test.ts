@@ -13,7 +13,7 @@ import type { ServiceConfig } from '../../src/config/types';
 const FIXTURES = resolve(__dirname, '../fixtures/legacy');
 const CONSUME_BREAKER = { timeoutMs: 30000, errorThresholdPercentage: 50, resetTimeoutMs: 5000, volumeThreshold: 1 };
 const HTTP_BREAKER = { timeoutMs: false as const, errorThresholdPercentage: 50, resetTimeoutMs: 10000, volumeThreshold: 5 };
-const SERVE_LIMITS = { maxBodyBytes: 16777216, requestTimeoutMs: 30000, headersTimeoutMs: 10000, maxConcurrentRequests: 64 };
+const SERVE_LIMITS = { maxBodyBytes: 268435456, requestTimeoutMs: 30000, headersTimeoutMs: 10000, maxConcurrentRequests: 64, maxConcurrentRequestsPerClient: 16, maxEventsPerRequest: 10000 };
 
 const error = (fn: () => unknown): string => {
   try {
@@ -33,7 +33,7 @@ describe('consume-era files', () => {
       rules: { paths: ['/etc/kestrel/rules'] },
       engine: { ruleMatching: 'first', minPriority: 'Debug', workers: Math.max(1, cpus().length), maxInFlightMessages: 2000, maxInFlightBytes: 67108864, maxEventBytes: 1048576 },
       shaping: { fields: {} },
-      outputs: [{ type: 'kafka', name: 'kafka', format: 'json', minPriority: 'Debug', breaker: CONSUME_BREAKER, topic: 'kestrel-alerts', key: 'rule' }],
+      outputs: [{ type: 'kafka', name: 'kafka', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER, topic: 'kestrel-alerts', key: 'rule' }],
       deadLetters: { topic: 'k8s-audit-dlq' },
       delivery: { guarantee: 'at_least_once', commitIntervalMs: 200, transactionalId: `kestrel-kestrel-${hostname()}` },
       metrics: { host: '0.0.0.0', port: 9376 },
@@ -84,10 +84,10 @@ hostname: node-a
       engine: { ruleMatching: 'all', minPriority: 'Warning', workers: 3, maxInFlightMessages: 10, maxInFlightBytes: 4096, maxEventBytes: 2048 },
       shaping: { fields: {} },
       outputs: [
-        { type: 'kafka', name: 'kafka', format: 'json', minPriority: 'Notice', breaker, topic: 'alerts', key: 'source' },
-        { type: 'stdout', name: 'stdout', format: 'text', minPriority: 'Error', breaker },
+        { type: 'kafka', name: 'kafka', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Notice', breaker, topic: 'alerts', key: 'source' },
+        { type: 'stdout', name: 'stdout', format: 'text', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Error', breaker },
         // consume's file sink: no rotation, no fsync
-        { type: 'file', name: 'file', format: 'json', minPriority: 'Debug', breaker, path: join(dir, 'out/alerts.json'), maxBytes: 0, keep: 5, fsync: 'never', fsyncIntervalMs: 1000 },
+        { type: 'file', name: 'file', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker, path: join(dir, 'out/alerts.json'), maxBytes: 0, keep: 5, fsync: 'never', fsyncIntervalMs: 1000 },
       ],
       deadLetters: { topic: 'dead' },
       delivery: { guarantee: 'exactly_once', commitIntervalMs: 50, transactionalId: `kestrel-g-${hostname()}` },
@@ -154,10 +154,10 @@ describe('serve-era files', () => {
       engine: { ruleMatching: 'first', minPriority: 'Debug', workers: 1, maxInFlightMessages: 2000, maxInFlightBytes: 67108864, maxEventBytes: 16777216 },
       shaping: { fields: { environment: 'production' }, throttle: { windowMs: 60000, key: 'rule_output', rules: ['Disallowed K8s User'], maxKeys: 10000 } },
       outputs: [
-        { type: 'stdout', name: 'stdout', format: 'json', minPriority: 'Notice', breaker: CONSUME_BREAKER },
-        { type: 'file', name: 'file', format: 'json', minPriority: 'Debug', breaker: CONSUME_BREAKER, path: '/var/log/kestrel/alerts.jsonl', maxBytes: 104857600, keep: 5, fsync: 'interval', fsyncIntervalMs: 1000 },
+        { type: 'stdout', name: 'stdout', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Notice', breaker: CONSUME_BREAKER },
+        { type: 'file', name: 'file', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER, path: '/var/log/kestrel/alerts.jsonl', maxBytes: 104857600, keep: 5, fsync: 'interval', fsyncIntervalMs: 1000 },
         {
-          type: 'http', name: 'http', format: 'json', minPriority: 'Warning', breaker: HTTP_BREAKER, url: 'http://falcosidekick.falco.svc:2801/', headers: {},
+          type: 'http', name: 'http', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Warning', breaker: HTTP_BREAKER, url: 'http://falcosidekick.falco.svc:2801/', headers: {},
           timeoutMs: 5000, maxRetryMs: 20000, maxPending: 10000, concurrency: 4, insecureSkipVerify: false,
         },
       ],
@@ -176,7 +176,7 @@ describe('serve-era files', () => {
   test('no sinks: stdout as text; rules default passed in', () => {
     const c = legacyServeConfig(parseYaml('listen: { port: 8080 }'), '/srv', '/app/rules');
     expect(c.rules.paths).toEqual(['/app/rules']);
-    expect(c.outputs).toEqual([{ type: 'stdout', name: 'stdout', format: 'text', minPriority: 'Debug', breaker: CONSUME_BREAKER }]);
+    expect(c.outputs).toEqual([{ type: 'stdout', name: 'stdout', format: 'text', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER }]);
   });
 
   test('forward: the Kafka connection and forward_topic, and no outputs (a forwarder evaluates nothing)', () => {

@@ -11,7 +11,7 @@ import type { ServiceConfig, WebhookInputConfig } from '../../src/config/types';
 
 const RULES = '/opt/kestrel/rules';
 const CONSUME_BREAKER = { timeoutMs: 30000, errorThresholdPercentage: 50, resetTimeoutMs: 5000, volumeThreshold: 1 };
-const SERVE_LIMITS = { maxBodyBytes: 16777216, requestTimeoutMs: 30000, headersTimeoutMs: 10000, maxConcurrentRequests: 64 };
+const SERVE_LIMITS = { maxBodyBytes: 268435456, requestTimeoutMs: 30000, headersTimeoutMs: 10000, maxConcurrentRequests: 64, maxConcurrentRequestsPerClient: 16, maxEventsPerRequest: 10000 };
 
 const serve = (...argv: string[]) => {
   const c = servePreset(argv, RULES, {});
@@ -40,7 +40,7 @@ describe('servePreset', () => {
       rules: { paths: [RULES] },
       engine: { ruleMatching: 'first', minPriority: 'Debug', workers: 1, maxInFlightMessages: 2000, maxInFlightBytes: 67108864, maxEventBytes: 16777216 },
       shaping: { fields: {} },
-      outputs: [{ type: 'stdout', name: 'stdout', format: 'text', minPriority: 'Debug', breaker: CONSUME_BREAKER }],
+      outputs: [{ type: 'stdout', name: 'stdout', format: 'text', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER }],
       delivery: { guarantee: 'at_least_once', commitIntervalMs: 200, transactionalId: `kestrel-kestrel-${hostname()}` },
       log: { level: 'info' },
       hostname: hostname(),
@@ -64,7 +64,7 @@ describe('servePreset', () => {
     expect(webhook(c).paths).toEqual([{ path: '/audit', source: 'k8s_audit', fields: {} }, { path: '/k8s-admission', source: 'k8s_admission', fields: {} }]);
     expect(c.shaping.fields).toEqual({ cluster: 'c1', x: 'a=b' });
     expect(c.rules).toEqual({ paths: [resolve('x.yaml'), '/abs/r'], watch: { debounceMs: 500 } });
-    expect(c.engine).toMatchObject({ minPriority: 'Warning', ruleMatching: 'all', maxEventBytes: 1000 });
+    expect(c.engine).toMatchObject({ minPriority: 'Warning', ruleMatching: 'all', maxEventBytes: 16777216 });
     expect(c.outputs.map((o) => [o.type, o.format])).toEqual([['stdout', 'text']]);
   });
 
@@ -83,11 +83,11 @@ describe('servePreset', () => {
 
   test('outputs as serve: --file/--http replace stdout unless --json; --no-stdout drops it', () => {
     expect(serve('--file', '/var/a.jsonl').outputs).toEqual([
-      { type: 'file', name: 'file', format: 'json', minPriority: 'Debug', breaker: CONSUME_BREAKER, path: '/var/a.jsonl', maxBytes: 104857600, keep: 5, fsync: 'interval', fsyncIntervalMs: 1000 },
+      { type: 'file', name: 'file', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER, path: '/var/a.jsonl', maxBytes: 104857600, keep: 5, fsync: 'interval', fsyncIntervalMs: 1000 },
     ]);
     expect(serve('--http', 'http://sk:2801/').outputs).toEqual([
       {
-        type: 'http', name: 'http', format: 'json', minPriority: 'Debug', breaker: { timeoutMs: false, errorThresholdPercentage: 50, resetTimeoutMs: 10000, volumeThreshold: 5 },
+        type: 'http', name: 'http', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: { timeoutMs: false, errorThresholdPercentage: 50, resetTimeoutMs: 10000, volumeThreshold: 5 },
         url: 'http://sk:2801/', headers: {}, timeoutMs: 5000, maxRetryMs: 30000, maxPending: 10000, concurrency: 4, insecureSkipVerify: false,
       },
     ]);

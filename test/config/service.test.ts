@@ -45,7 +45,7 @@ describe('service layout: defaults and values', () => {
       rules: { paths: ['/etc/kestrel/rules'] },
       engine: { ruleMatching: 'first', minPriority: 'Debug', workers: Math.max(1, cpus().length), maxInFlightMessages: 2000, maxInFlightBytes: 67108864, maxEventBytes: 1048576 },
       shaping: { fields: {} },
-      outputs: [{ type: 'kafka', name: 'kafka', format: 'json', minPriority: 'Debug', breaker: CONSUME_BREAKER, topic: 'alerts', key: 'rule' }],
+      outputs: [{ type: 'kafka', name: 'kafka', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER, topic: 'alerts', key: 'rule' }],
       delivery: { guarantee: 'at_least_once', commitIntervalMs: 200, transactionalId: `kestrel-kestrel-${hostname()}` },
       log: { level: 'info' },
       hostname: hostname(),
@@ -62,18 +62,18 @@ outputs: [{ type: stdout }, { type: http, url: 'https://sidekick:2801/' }, { typ
     expect(c.inputs).toEqual([
       {
         type: 'webhook', name: 'webhook', host: '0.0.0.0', port: 9765, paths: [{ path: '/k8s-audit', source: 'k8s_audit', fields: {} }], tokens: [],
-        maxBodyBytes: 16777216, requestTimeoutMs: 30000, headersTimeoutMs: 10000, maxConcurrentRequests: 64,
+        maxBodyBytes: 268435456, requestTimeoutMs: 30000, headersTimeoutMs: 10000, maxConcurrentRequests: 64, maxConcurrentRequestsPerClient: 16, maxEventsPerRequest: 10000,
       },
       { type: 'file', name: 'file-1', path: '/etc/kestrel/events.jsonl', format: 'auto', source: 'k8s_audit', fields: {} },
       { type: 'file', name: 'file-2', path: '-', format: 'auto', source: 'k8s_audit', fields: {} },
     ]);
     expect(c.outputs).toEqual([
-      { type: 'stdout', name: 'stdout', format: 'json', minPriority: 'Debug', breaker: CONSUME_BREAKER },
+      { type: 'stdout', name: 'stdout', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER },
       {
-        type: 'http', name: 'http', format: 'json', minPriority: 'Debug', breaker: { timeoutMs: false, errorThresholdPercentage: 50, resetTimeoutMs: 10000, volumeThreshold: 5 },
+        type: 'http', name: 'http', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: { timeoutMs: false, errorThresholdPercentage: 50, resetTimeoutMs: 10000, volumeThreshold: 5 },
         url: 'https://sidekick:2801/', headers: {}, timeoutMs: 5000, maxRetryMs: 30000, maxPending: 10000, concurrency: 4, insecureSkipVerify: false,
       },
-      { type: 'file', name: 'file', format: 'json', minPriority: 'Debug', breaker: CONSUME_BREAKER, path: '/etc/kestrel/out/alerts.jsonl', maxBytes: 104857600, keep: 5, fsync: 'interval', fsyncIntervalMs: 1000 },
+      { type: 'file', name: 'file', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER, path: '/etc/kestrel/out/alerts.jsonl', maxBytes: 104857600, keep: 5, fsync: 'interval', fsyncIntervalMs: 1000 },
     ]);
     expect(c.kafka).toBeUndefined();
     expect(c.metrics).toBeUndefined();
@@ -126,7 +126,7 @@ shutdown_timeout_ms: 5000
           type: 'webhook', name: 'w', host: '127.0.0.1', port: 0,
           paths: [{ path: '/a', source: 'k8s_audit', fields: { feed: 'x' } }, { path: '/b', source: 'k8s_admission', fields: {} }],
           tls: { certFile: join(dir, 'tls.crt'), keyFile: '/abs/tls.key', clientCaFile: join(dir, 'ca.crt') },
-          tokens: ['tok-a', 'tok-b'], maxBodyBytes: 1000, requestTimeoutMs: 2000, headersTimeoutMs: 1000, maxConcurrentRequests: 3, forwardTopic: 'a',
+          tokens: ['tok-a', 'tok-b'], maxBodyBytes: 1000, requestTimeoutMs: 2000, headersTimeoutMs: 1000, maxConcurrentRequests: 3, maxConcurrentRequestsPerClient: 16, maxEventsPerRequest: 10000, forwardTopic: 'a',
         },
       ],
       kafka: {
@@ -139,14 +139,14 @@ shutdown_timeout_ms: 5000
       shaping: { fields: { env: 'prod' }, throttle: { windowMs: 1000, key: 'rule_output', rules: ['R1'], maxKeys: 5 } },
       outputs: [
         {
-          type: 'kafka', name: 'kafka', format: 'ocsf', minPriority: 'Notice', rules: ['R1'], excludeRules: ['R2'], tags: ['t1'], excludeTags: ['t2'],
+          type: 'kafka', name: 'kafka', format: 'ocsf', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Notice', rules: ['R1'], excludeRules: ['R2'], tags: ['t1'], excludeTags: ['t2'],
           breaker: { timeoutMs: 1000, errorThresholdPercentage: 10, resetTimeoutMs: 200, volumeThreshold: 2 }, topic: 'alerts', key: 'priority',
         },
         {
-          type: 'http', name: 'sk', format: 'json', minPriority: 'Debug', breaker: { timeoutMs: false, errorThresholdPercentage: 50, resetTimeoutMs: 10000, volumeThreshold: 5 },
+          type: 'http', name: 'sk', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: { timeoutMs: false, errorThresholdPercentage: 50, resetTimeoutMs: 10000, volumeThreshold: 5 },
           url: 'http://h/', headers: { 'X-A': 'b' }, timeoutMs: 1, maxRetryMs: 0, maxPending: 1, concurrency: 256, caFile: join(dir, 'ca.pem'), insecureSkipVerify: true,
         },
-        { type: 'file', name: 'file', format: 'ecs', minPriority: 'Debug', breaker: CONSUME_BREAKER, path: '/var/a.jsonl', maxBytes: 0, keep: 0, fsync: 'always', fsyncIntervalMs: 10 },
+        { type: 'file', name: 'file', format: 'ecs', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER, path: '/var/a.jsonl', maxBytes: 0, keep: 0, fsync: 'always', fsyncIntervalMs: 10 },
       ],
       deadLetters: { topic: 'dead' },
       delivery: { guarantee: 'exactly_once', commitIntervalMs: 50, transactionalId: 'tx-1' },
