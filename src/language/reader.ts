@@ -4,7 +4,7 @@
  * to, which fields exist) is the collector's and the compiler's job.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
-import type { Diagnostic } from './diagnostics';
+import { errorAt, warningAt, type Diagnostic, type WarningCode } from './diagnostics';
 import { positionAt, scalarLocation, type Position, type ScalarLocation } from './location';
 import { parsePriority, type Priority } from './priority';
 
@@ -110,16 +110,15 @@ export function readRulesFile(file: string, text: string): ReadResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const at = (offset: number): Position => positionAt({ lineCounter }, offset);
-  const error = (offset: number, message: string, severity: Diagnostic['severity'] = 'error') => {
-    const p = at(offset);
-    diagnostics.push({ severity, file, line: p.line, col: p.col, message });
-  };
+  // Shape errors are Falco's LOAD_ERR_YAML_VALIDATE; YAML syntax errors are reported below.
+  const error = (offset: number, message: string) => diagnostics.push(errorAt('LOAD_ERR_YAML_VALIDATE', file, at(offset), message));
+  const warn: Warn = (code, offset, message) => diagnostics.push(warningAt(code, file, at(offset), message));
 
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) error(e.pos[0], `YAML syntax error: ${firstLine(e.message)}`);
+    for (const e of doc.errors) diagnostics.push(errorAt('LOAD_ERR_YAML_PARSE', file, at(e.pos[0]), `YAML syntax error: ${firstLine(e.message)}`));
     return { items, diagnostics };
   }
-  for (const w of doc.warnings) error(w.pos[0], firstLine(w.message), 'warning');
+  for (const w of doc.warnings) warn('LOAD_YAML_WARNING', w.pos[0], firstLine(w.message));
 
   const root = doc.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) return { items, diagnostics };
@@ -137,7 +136,7 @@ export function readRulesFile(file: string, text: string): ReadResult {
       continue;
     }
     try {
-      const item = readItem(ctx, node, (offset, message) => error(offset, message, 'warning'));
+      const item = readItem(ctx, node, warn);
       if (item) items.push(item);
     } catch (e) {
       if (e instanceof ItemError) error(e.offset, e.message);
@@ -153,7 +152,7 @@ interface Ctx {
   lineCounter: LineCounter;
 }
 
-type Warn = (offset: number, message: string) => void;
+type Warn = (code: WarningCode, offset: number, message: string) => void;
 
 function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined {
   const pairs = new Map<string, Pair>();
@@ -181,12 +180,12 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
   const kind = (['rule', 'macro', 'list'] as const).find((k) => pairs.has(k));
   if (!kind) {
     const first = [...pairs.keys()][0] ?? '';
-    warn(nodeStart(map), `unknown top level item '${first}' (ignored)`);
+    warn('LOAD_UNKNOWN_ITEM', nodeStart(map), `unknown top level item '${first}' (ignored)`);
     return undefined;
   }
   const allowed = kind === 'rule' ? RULE_KEYS : kind === 'macro' ? MACRO_KEYS : LIST_KEYS;
   for (const [k, p] of pairs) {
-    if (!allowed.has(k)) warn(nodeStart(p.key as Node, map), `unknown key '${k}' in ${kind} (ignored)`);
+    if (!allowed.has(k)) warn('LOAD_UNKNOWN_ITEM', nodeStart(p.key as Node, map), `unknown key '${k}' in ${kind} (ignored)`);
   }
 
   const str = (key: string): string | undefined => {
@@ -273,7 +272,7 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     if (!pairs.has('priority')) {
       // Falco refuses this; published rule files (k8sadmission's) still have such rules,
       // so Kestrel loads them at the lowest priority and says so.
-      warn(nodeStart(map), `rule '${name}' has no 'priority'; using Debug`);
+      warn('LOAD_NO_PRIORITY', nodeStart(map), `rule '${name}' has no 'priority'; using Debug`);
       rule.priority = 'Debug';
     }
   }

@@ -54,7 +54,7 @@ describe('RulesetHolder', () => {
     const before = h.current;
     writeFileSync(file, BROKEN);
     const r = h.reload();
-    const error = `${file}:28:33: rule 'Broken': unknown field 'ka.no.such.field' for source k8s_audit`;
+    const error = `${file}:28:33: error LOAD_ERR_COMPILE_CONDITION: rule 'Broken': unknown field 'ka.no.such.field' for source k8s_audit`;
     expect(r).toEqual({ ok: false, changed: false, hash, errors: [error] });
     expect(h.current).toBe(before);
     expect(rulesOf(h)).toEqual(['Secret read']);
@@ -149,7 +149,7 @@ describe('SIGHUP on a running kestrel serve', () => {
 
     writeFileSync(file, BROKEN);
     c.kill('SIGHUP');
-    const error = `${file}:28:33: rule 'Broken': unknown field 'ka.no.such.field' for source k8s_audit\n`;
+    const error = `${file}:28:33: error LOAD_ERR_COMPILE_CONDITION: rule 'Broken': unknown field 'ka.no.such.field' for source k8s_audit\n`;
     await waitFor(() => err.includes(error), 'the failed reload');
     expect(err).toContain(`kestrel: rules reload failed (1 error(s)); still running ruleset ${second.ruleset.slice(0, 12)}\n${error}`);
     expect((await postJson(port, BATCH)).body).toBe('{"events":3,"alerts":2}\n');
