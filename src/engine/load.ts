@@ -38,10 +38,12 @@ export function readRuleFiles(paths: string[]): { files: RulesFile[]; diagnostic
   return { files, diagnostics: resolved.diagnostics };
 }
 
-export function loadRuleset(paths: string[], options: RulesetOptions = {}): { ruleset?: Ruleset; diagnostics: Diagnostic[] } {
+/** Read and compile; `files` are the rule files found (in load order), whether or not they compiled. */
+export function loadRuleset(paths: string[], options: RulesetOptions = {}): { ruleset?: Ruleset; diagnostics: Diagnostic[]; files: string[] } {
   const { files, diagnostics } = readRuleFiles(paths);
   const built = Ruleset.build(files, options);
   const all = [...diagnostics, ...built.diagnostics];
-  if (all.some((d) => d.severity === 'error')) return { diagnostics: all };
-  return { ruleset: built.ruleset, diagnostics: all };
+  const found = files.map((f) => f.path);
+  if (all.some((d) => d.severity === 'error')) return { diagnostics: all, files: found };
+  return { ruleset: built.ruleset, diagnostics: all, files: found };
 }
