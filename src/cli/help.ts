@@ -41,7 +41,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
     name: 'run',
     usage: [
       'kestrel run [-r FILE|DIR]... [-i FILE|-] [--json] [--source SOURCE]',
-      '            [--rule-matching first|all] [--min-priority P] [--max-event-bytes N]',
+      '            [--rule-matching first|all] [--min-priority P]',
+      '            [--max-event-bytes N]',
     ],
     description:
       'Evaluates audit events from a file or stdin and writes alerts to stdout, one per line. ' +
