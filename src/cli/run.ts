@@ -36,7 +36,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const { ruleset, code } = loadCommandRules(opts.rules, { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() }, err, true);
   if (!ruleset) return code;
   const fromStdin = !opts.input || opts.input === '-';
-  if (fromStdin && (opts.stdinIsTTY ?? process.stdin.isTTY) === true) {
+  if (!opts.input && (opts.stdinIsTTY ?? process.stdin.isTTY) === true) {
     // Without this line a user who forgot -i sees a command that seems to hang.
     err.write('kestrel: reading audit events from stdin (end with Ctrl-D); pass -i FILE to read a file\n');
   }

@@ -224,6 +224,13 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     if (!pairs.has(k)) throw new ItemError(`'override' names key '${k}' but the item does not set it`, nodeStart(pairs.get('override')!.value as Node, map));
   }
   const base = { name, file: ctx.file, pos, append, override, keys };
+  // Names a condition cannot refer to, as Falco checks them (its identifier and bare-string tokens).
+  if (kind === 'macro' && !/^[a-zA-Z]+[a-zA-Z0-9_]*$/.test(name)) {
+    warn('LOAD_INVALID_MACRO_NAME', nodeStart(map), `macro name '${name}' cannot be used in a condition: macro names match [a-zA-Z]+[a-zA-Z0-9_]*`);
+  }
+  if (kind === 'list' && !/^[^()"'\s=,]+$/.test(name)) {
+    warn('LOAD_INVALID_LIST_NAME', nodeStart(map), `list name '${name}' cannot be used in a condition: it must not contain spaces, quotes, parentheses, '=' or ','`);
+  }
 
   if (kind === 'list') {
     const p = pairs.get('items');
@@ -258,7 +265,7 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     else tags = v.items.map((it) => scalarText(it as Node, `rule '${name}' tag`, map));
   }
   const ep = pairs.get('exceptions');
-  const exceptions = ep ? readExceptions(ctx, name, ep.value as Node | null, map) : undefined;
+  const exceptions = ep ? readExceptions(ctx, name, ep.value as Node | null, map, warn) : undefined;
   const rule: RuleItem = {
     kind, ...base,
     condition: cond('condition'), output: str('output'), desc: str('desc'), priority, source: str('source'),
@@ -304,9 +311,10 @@ function readOverride(kind: 'rule' | 'macro' | 'list', pair: Pair | undefined, m
   return out;
 }
 
-function readExceptions(ctx: Ctx, rule: string, node: Node | null, map: YAMLMap): ExceptionSpec[] {
+function readExceptions(ctx: Ctx, rule: string, node: Node | null, map: YAMLMap, warn: Warn): ExceptionSpec[] {
   if (node === null) return [];
   if (!isSeq(node)) throw new ItemError(`rule '${rule}': 'exceptions' must be a sequence`, nodeStart(node, map));
+  const names = new Set<string>();
   return node.items.map((n) => {
     const m = n as Node;
     if (!isMap(m)) throw new ItemError(`rule '${rule}': each exception must be a mapping`, nodeStart(m, map));
@@ -315,6 +323,8 @@ function readExceptions(ctx: Ctx, rule: string, node: Node | null, map: YAMLMap)
       if (!EXCEPTION_KEYS.has(k)) throw new ItemError(`rule '${rule}': unknown exception key '${k}'`, nodeStart(m, map));
     }
     if (typeof js.name !== 'string' || js.name === '') throw new ItemError(`rule '${rule}': exception has no 'name'`, nodeStart(m, map));
+    if (names.has(js.name)) warn('LOAD_EXCEPTION_NAME_NOT_UNIQUE', nodeStart(m, map), `rule '${rule}': exception '${js.name}' is defined more than once in the same rule`);
+    names.add(js.name);
     const ex: ExceptionSpec = { name: js.name, pos: positionAt(ctx, nodeStart(m, map)) };
     const strOrList = (key: 'fields' | 'comps') => {
       const v = js[key];

@@ -83,3 +83,24 @@ describe('unused macros and lists (LOAD_UNUSED_MACRO, LOAD_UNUSED_LIST), as Falc
     expect(unused('- list: selfish\n  items: [selfish, x]\n')).toEqual(["u.yaml:1:3: warning LOAD_UNUSED_LIST: list 'selfish' is not referred to by any rule, macro or list"]);
   });
 });
+
+describe("Falco's name and exception warnings", () => {
+  test('LOAD_INVALID_MACRO_NAME, LOAD_INVALID_LIST_NAME, LOAD_EXCEPTION_NAME_NOT_UNIQUE', () => {
+    const read = readRulesFile('n.yaml', [
+      '- macro: bad-name', '  condition: ka.verb = get',
+      '- macro: _leading', '  condition: ka.verb = get',
+      '- macro: good_name2', '  condition: ka.verb = get',
+      '- list: "two words"', '  items: [a]',
+      '- list: dashed-list.ok', '  items: [a]',
+      '- rule: R', '  desc: d', '  condition: ka.verb = get', '  output: o', '  priority: INFO', '  source: k8s_audit',
+      '  exceptions:', '    - name: twice', '      fields: ka.user.name', '    - name: twice', '      fields: ka.verb',
+      '',
+    ].join('\n'));
+    expect(read.diagnostics.map(formatDiagnostic)).toEqual([
+      "n.yaml:1:3: warning LOAD_INVALID_MACRO_NAME: macro name 'bad-name' cannot be used in a condition: macro names match [a-zA-Z]+[a-zA-Z0-9_]*",
+      "n.yaml:3:3: warning LOAD_INVALID_MACRO_NAME: macro name '_leading' cannot be used in a condition: macro names match [a-zA-Z]+[a-zA-Z0-9_]*",
+      "n.yaml:7:3: warning LOAD_INVALID_LIST_NAME: list name 'two words' cannot be used in a condition: it must not contain spaces, quotes, parentheses, '=' or ','",
+      "n.yaml:20:7: warning LOAD_EXCEPTION_NAME_NOT_UNIQUE: rule 'R': exception 'twice' is defined more than once in the same rule",
+    ]);
+  });
+});
