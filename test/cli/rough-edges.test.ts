@@ -195,12 +195,13 @@ describe('run on a terminal', () => {
     const { createWriteStream } = await import('node:fs');
     const writer = createWriteStream(fifo);
     writer.write(`${events.slice(0, 3).join('\n')}\nnot json\n`);
-    // Keep the job open for more than a second: the progress line appears about once a second.
-    await new Promise((r) => setTimeout(r, 2600));
+    // Keep the job open until the progress line shows (it appears after about a second).
+    const shown = /\r\x1b\[Kkestrel: 3 events, \d+ events\/s, 1 rejected, 2 alerts/;
+    for (let waited = 0; !shown.test(screen) && waited < 20_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     writer.end(`${events.slice(3).join('\n')}\n`);
     const code = await new Promise((res) => child.on('close', res));
     expect(code).toBe(0);
-    expect(screen).toMatch(/\r\x1b\[Kkestrel: 3 events, \d+ events\/s, 1 rejected, 2 alerts/);
+    expect(screen).toMatch(shown);
     // The summary starts on a clean line: the progress line was erased just before.
     expect(screen).toMatch(/\r\x1b\[K[^\r\n]*\r\n[\s\S]*kestrel: 7 events read, 1 rejected, 6 alerts\r\n/);
     expect(screen).not.toMatch(/alerts\S*kestrel: 7 events read/);
