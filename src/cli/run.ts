@@ -47,6 +47,8 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const label = fromStdin ? 'stdin' : opts.input!;
   let pendingOut = '';
   const progress = new ProgressLine(err, () => summary, opts.progress);
+  // Alerts to the same terminal would land on the progress line: erase it first.
+  const outSharesTerminal = (out as { isTTY?: boolean }).isTTY === true;
 
   const handle = (docs: ReturnType<DocumentSplitter['push']>) => {
     for (const doc of docs) {
@@ -73,7 +75,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
     for await (const chunk of input as AsyncIterable<Buffer>) {
       handle(splitter.push(chunk));
       if (pendingOut) {
-        progress.clear();
+        if (outSharesTerminal) progress.clear();
         const wait = writeWithBackpressure(out, pendingOut);
         pendingOut = '';
         if (wait) await wait;
