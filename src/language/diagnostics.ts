@@ -22,6 +22,7 @@ export const WARNING_CODES = {
   LOAD_UNUSED_MACRO: 'a macro is not referred to by any rule or macro',
   LOAD_UNUSED_LIST: 'a list is not referred to by any rule, macro or list',
   LOAD_UNKNOWN_ITEM: 'an unknown top-level item or key is ignored',
+  LOAD_APPEND_NO_VALUES: 'an exception is appended or overridden without values',
   LOAD_EXCEPTION_NAME_NOT_UNIQUE: 'a rule defines two exceptions with the same name',
   LOAD_INVALID_MACRO_NAME: 'a macro name a condition cannot refer to (not [a-zA-Z]+[a-zA-Z0-9_]*)',
   LOAD_INVALID_LIST_NAME: 'a list name a condition cannot refer to (spaces, quotes, parentheses, = or ,)',

@@ -265,7 +265,7 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     else tags = v.items.map((it) => scalarText(it as Node, `rule '${name}' tag`, map));
   }
   const ep = pairs.get('exceptions');
-  const exceptions = ep ? readExceptions(ctx, name, ep.value as Node | null, map, warn) : undefined;
+  const exceptions = ep ? readExceptions(ctx, name, ep.value as Node | null, map, warn, append || override.exceptions !== undefined) : undefined;
   const rule: RuleItem = {
     kind, ...base,
     condition: cond('condition'), output: str('output'), desc: str('desc'), priority, source: str('source'),
@@ -311,7 +311,7 @@ function readOverride(kind: 'rule' | 'macro' | 'list', pair: Pair | undefined, m
   return out;
 }
 
-function readExceptions(ctx: Ctx, rule: string, node: Node | null, map: YAMLMap, warn: Warn): ExceptionSpec[] {
+function readExceptions(ctx: Ctx, rule: string, node: Node | null, map: YAMLMap, warn: Warn, updating: boolean): ExceptionSpec[] {
   if (node === null) return [];
   if (!isSeq(node)) throw new ItemError(`rule '${rule}': 'exceptions' must be a sequence`, nodeStart(node, map));
   const names = new Set<string>();
@@ -338,6 +338,8 @@ function readExceptions(ctx: Ctx, rule: string, node: Node | null, map: YAMLMap,
     if (js.values !== undefined && js.values !== null) {
       if (!Array.isArray(js.values)) throw new ItemError(`rule '${rule}' exception '${js.name}': 'values' must be a list`, nodeStart(m, map));
       ex.values = js.values;
+    } else if (updating) {
+      warn('LOAD_APPEND_NO_VALUES', nodeStart(m, map), `rule '${rule}': exception '${js.name}' is appended or overridden with no values`);
     }
     return ex;
   });

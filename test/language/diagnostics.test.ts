@@ -85,6 +85,17 @@ describe('unused macros and lists (LOAD_UNUSED_MACRO, LOAD_UNUSED_LIST), as Falc
 });
 
 describe("Falco's name and exception warnings", () => {
+  test('LOAD_APPEND_NO_VALUES: an exception appended without values', () => {
+    const read = readRulesFile('a.yaml', [
+      '- rule: R', '  exceptions:', '    - name: more', '      fields: ka.verb', '  append: true',
+      '- rule: R', '  exceptions:', '    - name: other', '      values: [x]', '  override:', '    exceptions: append',
+      '',
+    ].join('\n'));
+    expect(read.diagnostics.map(formatDiagnostic)).toEqual([
+      "a.yaml:3:7: warning LOAD_APPEND_NO_VALUES: rule 'R': exception 'more' is appended or overridden with no values",
+    ]);
+  });
+
   test('LOAD_INVALID_MACRO_NAME, LOAD_INVALID_LIST_NAME, LOAD_EXCEPTION_NAME_NOT_UNIQUE', () => {
     const read = readRulesFile('n.yaml', [
       '- macro: bad-name', '  condition: ka.verb = get',
