@@ -138,8 +138,9 @@ Commands:
   check    validate rule files (errors and warnings with Falco's codes)
   rules    list the loaded rules and whether each is compiled
   fields   list the fields rules can use
-  serve    audit webhook and kube-audit-rest receiver (docs/webhook.md)
-  consume  Kafka consumer group, -c kestrel.yaml (docs/kafka.md)
+  start    run the service from one config file: kestrel start -c kestrel.yaml
+  serve    the service with one webhook input, from flags (docs/webhook.md)
+  consume  the service from a config file, as before start existed (docs/kafka.md)
   help     kestrel help [COMMAND]
 
   -h, --help     this help

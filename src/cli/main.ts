@@ -4,6 +4,7 @@ import { VERSION } from '../version';
 import { checkCommand } from './check';
 import { consumeMain } from './consume';
 import { serveCommand } from './serve';
+import { startMain } from './start';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
 import { commandHelp, COMMANDS, globalHelp, parseCommandArgs } from './help';
 import { fieldsCommand, rulesCommand } from './list';
@@ -11,6 +12,7 @@ import { runCommand } from './run';
 
 /** Commands that parse and document their own flags. */
 const OWN_PARSERS: Record<string, (argv: string[]) => Promise<number>> = {
+  start: (argv) => startMain(argv),
   serve: serveCommand,
   consume: (argv) => consumeMain(argv),
 };

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import { kafkaClient } from '../../src/sources/kafka';
 import { compressionType, registerCodecs, type OutputCompression } from '../../src/sources/kafka-codecs';
-import type { KafkaConfig } from '../../src/config/types';
+import type { KafkaConnection } from '../../src/config/types';
 
 const CODECS: OutputCompression[] = ['gzip', 'snappy', 'lz4', 'zstd'];
 const COUNT = 200;
@@ -54,7 +54,7 @@ describe('Kafka compression codecs with a real broker and kcat', () => {
     }
     registerCodecs();
     registerCodecs(); // idempotent
-    const cfg: KafkaConfig = { brokers: brokers().split(','), clientId: `codecs-${runId}`, groupId: `codecs-${runId}`, inputTopics: [], fromBeginning: true, connectionTimeoutMs: 10_000, sessionTimeoutMs: 10_000 };
+    const cfg: KafkaConnection = { brokers: brokers().split(','), clientId: `codecs-${runId}`, connectionTimeoutMs: 10_000 };
     kafka = kafkaClient(cfg);
     admin = kafka.admin();
     await admin.connect();
