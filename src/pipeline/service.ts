@@ -46,6 +46,8 @@ export interface ServiceOptions {
   onDiagnostics?: (d: Diagnostic[]) => void;
   /** Stop retrying an unreachable Kafka at start when this resolves (a signal). */
   abortStart?: Promise<unknown>;
+  /** Called once everything started (tests reach the running service through it). */
+  onStarted?: (svc: Service) => void;
 }
 
 type Input = KafkaInput | WebhookInput | FileInput;
@@ -103,6 +105,7 @@ export class Service {
       if (e instanceof OutputSetupError) throw new StartupFailure(e.message, 2);
       throw e;
     }
+    opts.onStarted?.(svc);
     return svc;
   }
 
