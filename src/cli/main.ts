@@ -8,6 +8,7 @@ import { serveCommand } from './serve';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
 import { fieldsCommand, rulesCommand } from './list';
 import { runCommand } from './run';
+import { testCommand } from './test';
 
 const HELP = `kestrel ${VERSION}: Falco-compatible detection for Kubernetes audit events
 
@@ -15,6 +16,7 @@ Usage:
   kestrel run    [-r FILE|DIR]... [-i FILE|-] [--json] [--rule-matching first|all]
                  [--source k8s_audit|k8s_admission] [--min-priority P] [--max-event-bytes N]
   kestrel check  [-r FILE|DIR]...
+  kestrel test   [-r FILE|DIR]...   run the tests: written in the rule files (docs/rules.md)
   kestrel rules  [-r FILE|DIR]...
   kestrel fields [--source SOURCE]
   kestrel serve  [-c CONFIG] [-r FILE|DIR]... [--listen HOST:PORT] [--token-file F] [--tls-cert F --tls-key F]
@@ -84,12 +86,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'check':
       return checkCommand(rules);
+    case 'test':
+      return testCommand(rules);
     case 'rules':
       return rulesCommand(rules);
     case 'fields':
       return fieldsCommand(values.source);
     default:
-      throw new UsageError(`unknown command '${command}' (try: run, serve, consume, check, rules, fields)`);
+      throw new UsageError(`unknown command '${command}' (try: run, serve, consume, check, test, rules, fields)`);
   }
 }
 

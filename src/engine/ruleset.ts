@@ -11,6 +11,7 @@ import { RuleCollection } from '../language/collector';
 import type { Diagnostic } from '../language/diagnostics';
 import { atLeast, type Priority } from '../language/priority';
 import { readRulesFile } from '../language/reader';
+import type { RuleTestSpec } from '../language/rule-tests';
 import { toText } from '../language/values';
 import type { Alert } from './alert';
 import { compileCorrelations, type CompiledCorrelation } from './correlation/compile';
@@ -60,6 +61,16 @@ interface SourceRuntime {
   flags: Uint8Array;
   hasFeeders: boolean;
   cost: RuleCost;
+}
+
+export interface ItemTests {
+  kind: 'rule' | 'correlation';
+  name: string;
+  source: string;
+  enabled: boolean;
+  /** Compiled for an evaluated source (and, for a correlation, enabled at the minimum priority). */
+  evaluated: boolean;
+  tests: RuleTestSpec[];
 }
 
 export interface RulesetSummary {
@@ -157,6 +168,19 @@ export class Ruleset {
         name: r.name, source: r.source, priority: r.priority, enabled: r.enabled, compiled: compiled.has(r.name), file: r.file, line: r.pos.line,
       })),
     };
+  }
+
+  /** The `tests:` of every rule and correlation, in load order (for `kestrel test`). */
+  itemTests(): ItemTests[] {
+    const compiled = new Set(this.compiledRules().map((r) => r.name));
+    const correlations = new Map(this.correlations.map((c) => [c.name, c]));
+    const rules: ItemTests[] = [...this.collection.rules.values()].map((r) => ({
+      kind: 'rule', name: r.name, source: r.source, enabled: r.enabled, evaluated: compiled.has(r.name), tests: r.tests,
+    }));
+    const corrs: ItemTests[] = [...this.collection.correlations.values()].map((c) => ({
+      kind: 'correlation', name: c.name, source: correlations.get(c.name)?.source ?? '', enabled: c.enabled, evaluated: correlations.has(c.name), tests: c.tests,
+    }));
+    return [...rules, ...corrs].filter((i) => i.tests.length > 0);
   }
 
   /** A Correlator for this ruleset's correlation rules (undefined when it has none). */
