@@ -341,7 +341,7 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
 
 /** `- rule: X` with only `enabled:` changes an existing rule's state. */
 function isEnableOnly(pairs: Map<string, Pair>): boolean {
-  return pairs.has('enabled') && [...pairs.keys()].every((k) => k === 'rule' || k === 'enabled');
+  return pairs.has('enabled') && [...pairs.keys()].every((k) => k === 'rule' || k === 'correlation' || k === 'enabled');
 }
 
 function readOverride(kind: 'rule' | 'macro' | 'list' | 'correlation', pair: Pair | undefined, map: YAMLMap): Record<string, OverrideMode> {
