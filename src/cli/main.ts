@@ -6,7 +6,8 @@ import { checkCommand } from './check';
 import { consumeMain } from './consume';
 import { serveCommand } from './serve';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
-import { fieldsCommand, rulesCommand } from './list';
+import { fieldsCommand, rulesCommand, rulesCostCommand } from './list';
+import { parseTimespan } from '../language/correlation-item';
 import { runCommand } from './run';
 import { testCommand } from './test';
 
@@ -15,9 +16,10 @@ const HELP = `kestrel ${VERSION}: Falco-compatible detection for Kubernetes audi
 Usage:
   kestrel run    [-r FILE|DIR]... [-i FILE|-] [--json] [--rule-matching first|all]
                  [--source k8s_audit|k8s_admission] [--min-priority P] [--max-event-bytes N]
+                 [--stats] [--correlation-tolerance 30s]
   kestrel check  [-r FILE|DIR]...
   kestrel test   [-r FILE|DIR]...   run the tests: written in the rule files (docs/rules.md)
-  kestrel rules  [-r FILE|DIR]...
+  kestrel rules  [-r FILE|DIR]... [--cost -i FILE [--rule-matching first|all]]
   kestrel fields [--source SOURCE]
   kestrel serve  [-c CONFIG] [-r FILE|DIR]... [--listen HOST:PORT] [--token-file F] [--tls-cert F --tls-key F]
                  audit webhook and kube-audit-rest receiver (kestrel serve --help; docs/webhook.md)
@@ -31,6 +33,11 @@ Usage:
   --rule-matching  first (Falco's default: at most one alert per event) or all
   --source         event source of the input (default k8s_audit)
   --min-priority   skip rules below this priority (default debug)
+  --stats          after the summary, per-rule evaluation cost (1 in 64 evaluations
+                   timed) and correlation counters
+  --correlation-tolerance  how late (event time) a match may arrive and still count
+                   in a correlation rule (default 30s)
+  --cost           (rules) rank rules by evaluation time on the events of -i
   -h, --help       this help;  -v, --version  the version
 `;
 
@@ -58,6 +65,9 @@ export async function main(argv: string[]): Promise<number> {
       source: { type: 'string' },
       'min-priority': { type: 'string' },
       'max-event-bytes': { type: 'string' },
+      stats: { type: 'boolean' },
+      'correlation-tolerance': { type: 'string' },
+      cost: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -82,14 +92,27 @@ export async function main(argv: string[]): Promise<number> {
         maxEventBytes = Number(values['max-event-bytes']);
         if (!Number.isInteger(maxEventBytes) || maxEventBytes <= 0) throw new UsageError('--max-event-bytes must be a positive integer');
       }
-      return runCommand({ rules, input: values.input, json: values.json ?? false, ruleMatching: matching, source, minPriority, maxEventBytes });
+      let correlationToleranceMs;
+      if (values['correlation-tolerance'] !== undefined) {
+        correlationToleranceMs = values['correlation-tolerance'] === '0' ? 0 : parseTimespan(values['correlation-tolerance']);
+        if (correlationToleranceMs === undefined) throw new UsageError('--correlation-tolerance must be a duration such as 0, 30s or 2m');
+      }
+      return runCommand({
+        rules, input: values.input, json: values.json ?? false, ruleMatching: matching, source, minPriority, maxEventBytes,
+        stats: values.stats ?? false, correlationToleranceMs,
+      });
     }
     case 'check':
       return checkCommand(rules);
     case 'test':
       return testCommand(rules);
-    case 'rules':
-      return rulesCommand(rules);
+    case 'rules': {
+      if (!values.cost) return rulesCommand(rules);
+      const matching = values['rule-matching'] ?? 'first';
+      if (matching !== 'first' && matching !== 'all') throw new UsageError(`--rule-matching must be 'first' or 'all', not '${matching}'`);
+      if (values.input === undefined) throw new UsageError('rules --cost needs a sample of events: -i FILE (or -i - for stdin)');
+      return rulesCostCommand({ rules, input: values.input, ruleMatching: matching, source: values.source ?? 'k8s_audit' });
+    }
     case 'fields':
       return fieldsCommand(values.source);
     default:

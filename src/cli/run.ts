@@ -2,12 +2,14 @@
 import { hostname } from 'node:os';
 import { DocumentSplitter, DEFAULT_SPLITTER_OPTIONS } from '../decode/documents';
 import { decodeDocument } from '../decode/events';
+import { eventTimeNs } from '../fields';
 import { alertJson, alertText, type Alert } from '../engine/alert';
 import { loadRuleset } from '../engine/load';
 import type { RuleMatching } from '../engine/ruleset';
 import { PRIORITIES, type Priority } from '../language/priority';
 import { openInput } from '../sources/file';
 import { printDiagnostics, writeWithBackpressure } from './common';
+import { formatCostTable } from './list';
 
 export interface RunOptions {
   rules: string[];
@@ -17,6 +19,10 @@ export interface RunOptions {
   source: string;
   minPriority?: Priority;
   maxEventBytes?: number;
+  /** Print per-rule evaluation cost (sampled) and correlation state after the summary. */
+  stats?: boolean;
+  /** Out-of-order tolerance of correlation rules, ms (default 30 s). */
+  correlationToleranceMs?: number;
 }
 
 export interface RunSummary {
@@ -32,12 +38,19 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const { ruleset, diagnostics } = loadRuleset(opts.rules, { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() });
   printDiagnostics(diagnostics, err);
   if (!ruleset) return 1;
+  const correlator = ruleset.newCorrelator({ toleranceMs: opts.correlationToleranceMs, onLimit: (m) => err.write(`kestrel: ${m}\n`) });
 
   const summary: RunSummary = { documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map() };
   const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes });
   const host = hostname();
   const label = opts.input && opts.input !== '-' ? opts.input : 'stdin';
   let pendingOut = '';
+  const emit = (alerts: Alert[]) => {
+    for (const alert of alerts) {
+      count(summary, alert);
+      pendingOut += (opts.json ? alertJson(alert) : alertText(alert)) + '\n';
+    }
+  };
 
   const handle = (docs: ReturnType<DocumentSplitter['push']>) => {
     for (const doc of docs) {
@@ -50,10 +63,17 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
       }
       for (const ev of decoded.events) {
         summary.events++;
-        for (const alert of ruleset.evaluate({ ...ev, num: summary.events })) {
-          count(summary, alert);
-          pendingOut += (opts.json ? alertJson(alert) : alertText(alert)) + '\n';
+        const view = { ...ev, num: summary.events };
+        if (!correlator) {
+          emit(ruleset.evaluate(view));
+          continue;
         }
+        // Correlation rules: base-rule matches go to the correlator, other events move its clock.
+        const { alerts, matches } = ruleset.evaluateDetailed(view);
+        emit(alerts);
+        for (const m of matches) emit(correlator.consume(m, view));
+        const t = view.tsNs ?? eventTimeNs(view.obj, view.source);
+        if (matches.length === 0 && t !== undefined) emit(correlator.advance(t));
       }
     }
   };
@@ -73,8 +93,17 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
     return 1;
   }
   handle(splitter.end());
+  if (correlator) emit(correlator.flush());
   if (pendingOut) await (writeWithBackpressure(out, pendingOut) ?? Promise.resolve());
   err.write(formatSummary(summary));
+  if (opts.stats) {
+    err.write(`rule cost (1 in ${ruleset.options.costSampleEvery} evaluations timed per rule; times are estimates):\n`);
+    err.write(formatCostTable(ruleset.costStats()));
+    if (correlator) {
+      const c = correlator.stats();
+      err.write(`correlation: ${c.alerts} alerts, ${c.groups} groups held, ${c.late} late matches, ${c.suppressed} suppressed, ${c.droppedAtCap} dropped at the group cap\n`);
+    }
+  }
   return 0;
 }
 

@@ -193,7 +193,7 @@ export class Ruleset {
    * rule-cost.ts). Counts are exact; times are estimates from the samples.
    */
   costStats(): RuleCostStat[] {
-    return [...this.runtimes.values()].flatMap((rt) => rt.cost.snapshot()).sort((a, b) => b.estimatedTotalNs - a.estimatedTotalNs || a.rule.localeCompare(b.rule));
+    return [...this.runtimes.values()].flatMap((rt) => rt.cost.snapshot()).sort((a, b) => b.estimatedTotalNs - a.estimatedTotalNs || b.evaluations - a.evaluations || a.rule.localeCompare(b.rule));
   }
 
   /** Evaluate one event; returns its alerts (at most one with rule_matching `first`). */

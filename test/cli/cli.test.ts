@@ -75,7 +75,7 @@ describe('kestrel run', () => {
 
   test('usage errors are one line and exit 2', () => {
     expect(kestrel(['run', '--rule-matching', 'some'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: --rule-matching must be 'first' or 'all', not 'some'\n" });
-    expect(kestrel(['frobnicate'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: unknown command 'frobnicate' (try: run, serve, consume, check, rules, fields)\n" });
+    expect(kestrel(['frobnicate'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: unknown command 'frobnicate' (try: run, serve, consume, check, test, rules, fields)\n" });
     expect(kestrel(['run', '-i', join(tmp, 'missing.jsonl')]).stderr).toContain(`kestrel: cannot read ${join(tmp, 'missing.jsonl')}: ENOENT`);
   });
 });
