@@ -36,6 +36,11 @@ export function rulesCommand(rules: string[], out: NodeJS.WritableStream = proce
   const rows = [['RULE', 'SOURCE', 'PRIORITY', 'ENABLED', 'STATUS']];
   for (const r of ruleset.summary().rules) rows.push([r.name, r.source, r.priority, String(r.enabled), r.compiled ? 'compiled' : 'skipped (source not evaluated)']);
   out.write(table(rows));
+  if (ruleset.correlations.length > 0) {
+    const corr = [['CORRELATION', 'TYPE', 'PRIORITY', 'TIMESPAN', 'BASE RULES']];
+    for (const c of ruleset.correlations) corr.push([c.name, c.type, c.priority, `${c.timespanMs / 1000}s`, c.rules.join(', ')]);
+    out.write('\n' + table(corr));
+  }
   return 0;
 }
 

@@ -45,19 +45,25 @@ const ALL_EVENTS = readFileSync(join(RULES_DIR, 'tests/enable-all-events.yaml'),
 const itemTests = () => load().itemTests();
 
 describe('default rules load cleanly', () => {
-  test('no diagnostics; 56 rules, all compiled for k8s_audit and enabled', () => {
+  test('no diagnostics; 61 rules, all compiled for k8s_audit and enabled; 4 correlations', () => {
     const { ruleset, diagnostics } = loadRuleset([RULES_DIR]);
     expect(diagnostics).toEqual([]);
     const summary = ruleset!.summary().rules;
-    expect(summary).toHaveLength(56);
+    expect(summary).toHaveLength(61);
     expect(summary.filter((r) => !r.compiled || !r.enabled || r.source !== 'k8s_audit')).toEqual([]);
+    expect(ruleset!.correlations.map((c) => [c.name, c.type])).toEqual([
+      ['Secret enumeration by one identity', 'value_count'],
+      ['Burst of forbidden requests', 'event_count'],
+      ["Pod created, exec'd into and deleted", 'temporal_ordered'],
+      ['ClusterRoleBinding created, then cluster-wide reads', 'temporal_ordered'],
+    ]);
   });
 
   test('every rule has a description, an output ending with the audit id, and a MITRE ATT&CK technique tag', () => {
     const items = readdirSync(RULES_DIR).filter((f) => f.endsWith('.yaml')).sort()
       .flatMap((f) => parseYaml(readFileSync(join(RULES_DIR, f), 'utf8')) as Record<string, unknown>[])
       .filter((i) => 'rule' in i);
-    expect(items).toHaveLength(56);
+    expect(items).toHaveLength(61);
     const problems: string[] = [];
     for (const r of items) {
       const name = r.rule as string;
@@ -72,19 +78,20 @@ describe('default rules load cleanly', () => {
 });
 
 describe('the rule tests in rules/ (kestrel test -r rules/)', () => {
-  test('all 160 rule tests pass', () => {
+  test('all 178 tests pass: 170 of rules, 8 of correlations', () => {
     const report = runRuleTests([RULES_DIR]);
     expect(report.diagnostics).toEqual([]);
     expect(report.outcomes.filter((o) => o.status !== 'pass').map(formatOutcome)).toEqual([]);
-    expect(report.outcomes.filter((o) => o.kind === 'rule')).toHaveLength(160);
+    expect(report.outcomes.filter((o) => o.kind === 'rule')).toHaveLength(170);
+    expect(report.outcomes.filter((o) => o.kind === 'correlation')).toHaveLength(8);
   });
 });
 
 describe('coverage', () => {
-  test('every rule has at least one fires and one does_not_fire test', () => {
-    const tests = new Map(itemTests().filter((i) => i.kind === 'rule').map((i) => [i.name, i.tests]));
+  test('every rule and correlation has at least one fires and one does_not_fire test', () => {
+    const tests = new Map(itemTests().map((i) => [i.name, i.tests]));
     const missing: string[] = [];
-    for (const name of ruleNames()) {
+    for (const name of [...ruleNames(), ...load().correlations.map((c) => c.name)]) {
       if (!tests.get(name)?.some((t) => t.expect === 'fires')) missing.push(`${name}: no fires test`);
       if (!tests.get(name)?.some((t) => t.expect === 'does_not_fire')) missing.push(`${name}: no does_not_fire test`);
     }
