@@ -235,9 +235,9 @@ describe('examples/audit-events.jsonl', () => {
 });
 
 describe('documentation', () => {
-  test('docs/rules.md names every rule', () => {
+  test('docs/rules.md names every rule and correlation', () => {
     const doc = readFileSync(resolve(__dirname, '../../docs/rules.md'), 'utf8');
-    expect(ruleNames().filter((n) => !doc.includes(n))).toEqual([]);
+    expect([...ruleNames(), ...load().correlations.map((c) => c.name)].filter((n) => !doc.includes(n))).toEqual([]);
   });
 
   test('docs/quickstart.md quotes the exact alerts of the examples', () => {
