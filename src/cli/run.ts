@@ -39,6 +39,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   printDiagnostics(diagnostics, err);
   if (!ruleset) return 1;
   const correlator = ruleset.newCorrelator({ toleranceMs: opts.correlationToleranceMs, onLimit: (m) => err.write(`kestrel: ${m}\n`) });
+  const rollup = ruleset.newRollup({ onLimit: (m) => err.write(`kestrel: ${m}\n`) });
 
   const summary: RunSummary = { documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map() };
   const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes });
@@ -64,16 +65,22 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
       for (const ev of decoded.events) {
         summary.events++;
         const view = { ...ev, num: summary.events };
-        if (!correlator) {
+        if (!correlator && !rollup) {
           emit(ruleset.evaluate(view));
           continue;
         }
-        // Correlation rules: base-rule matches go to the correlator, other events move its clock.
-        const { alerts, matches } = ruleset.evaluateDetailed(view);
-        emit(alerts);
-        for (const m of matches) emit(correlator.consume(m, view));
+        // Correlation rules: base-rule matches go to the correlator; every event moves
+        // the correlator's and the rollup's clocks (event time).
         const t = view.tsNs ?? eventTimeNs(view.obj, view.source);
-        if (matches.length === 0 && t !== undefined) emit(correlator.advance(t));
+        const { alerts, matches } = correlator ? ruleset.evaluateDetailed(view) : { alerts: ruleset.evaluate(view), matches: [] };
+        if (rollup) {
+          if (t !== undefined) emit(rollup.advance(t));
+          for (const a of alerts) emit(rollup.consume(a, view));
+        } else emit(alerts);
+        if (correlator) {
+          for (const m of matches) emit(correlator.consume(m, view));
+          if (matches.length === 0 && t !== undefined) emit(correlator.advance(t));
+        }
       }
     }
   };
@@ -94,6 +101,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   }
   handle(splitter.end());
   if (correlator) emit(correlator.flush());
+  if (rollup) emit(rollup.flush());
   if (pendingOut) await (writeWithBackpressure(out, pendingOut) ?? Promise.resolve());
   err.write(formatSummary(summary));
   if (opts.stats) {
@@ -102,6 +110,10 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
     if (correlator) {
       const c = correlator.stats();
       err.write(`correlation: ${c.alerts} alerts, ${c.groups} groups held, ${c.late} late matches, ${c.suppressed} suppressed, ${c.droppedAtCap} dropped at the group cap\n`);
+    }
+    if (rollup) {
+      const r = rollup.stats();
+      err.write(`rollup: ${r.rolledUp} alerts rolled up into ${r.summaries} summaries, ${r.passedAtCap} passed through at the window cap\n`);
     }
   }
   return 0;

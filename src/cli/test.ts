@@ -117,10 +117,18 @@ function eventsOf(spec: RuleTestSpec, source: string): EventView[] {
 function fire(rs: Ruleset, item: ItemTests, events: EventView[]): Alert[] {
   const out: Alert[] = [];
   const correlator = item.kind === 'correlation' ? rs.newCorrelator() : undefined;
+  const rollup = item.kind === 'rule' ? rs.newRollup() : undefined;
   for (const view of events) {
     const { alerts, matches } = rs.evaluateDetailed(view);
     if (item.kind === 'rule') {
-      for (const a of new Set([...alerts, ...matches])) if (a.rule === item.name) out.push(a);
+      // Alerts go through the rule's rollup, as in kestrel run; a silent rule's matches count as they are.
+      const own = alerts.filter((a) => a.rule === item.name);
+      if (rollup) {
+        const t = view.tsNs ?? eventTimeNs(view.obj, view.source);
+        if (t !== undefined) out.push(...rollup.advance(t).filter((a) => a.rule === item.name));
+        for (const a of own) out.push(...rollup.consume(a, view));
+      } else out.push(...own);
+      for (const m of matches) if (m.rule === item.name && !alerts.includes(m)) out.push(m);
       continue;
     }
     if (!correlator) continue;
@@ -131,6 +139,7 @@ function fire(rs: Ruleset, item: ItemTests, events: EventView[]): Alert[] {
     out.push(...due.filter((a) => a.rule === item.name));
   }
   if (correlator) out.push(...correlator.flush().filter((a) => a.rule === item.name));
+  if (rollup) out.push(...rollup.flush().filter((a) => a.rule === item.name));
   return out;
 }
 

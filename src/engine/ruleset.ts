@@ -16,6 +16,7 @@ import { toText } from '../language/values';
 import type { Alert } from './alert';
 import { compileCorrelations, type CompiledCorrelation } from './correlation/compile';
 import { Correlator, type CorrelatorOptions } from './correlation/correlator';
+import { compileRollups, Rollup, type CompiledRollup, type RollupOptions } from './correlation/rollup';
 import { RuleCost, type RuleCostStat } from './rule-cost';
 import { buildRuleIndex, type RuleIndex } from './rule-index';
 
@@ -86,6 +87,8 @@ export class Ruleset {
     readonly hash: string,
     /** Enabled correlation rules (Kestrel), for a Correlator. */
     readonly correlations: CompiledCorrelation[],
+    /** Rules with a `rollup:` (Kestrel), for a Rollup. */
+    readonly rollups: CompiledRollup[],
   ) {}
 
   /** Compile rule files (already read) into a ruleset; errors leave `ruleset` undefined. */
@@ -138,6 +141,8 @@ export class Ruleset {
     const compiledNames = new Map([...runtimes.values()].flatMap((rt) => rt.compiled.rules.map((r) => [r.name, r.source] as [string, string])));
     const corr = compileCorrelations(coll, compiledNames);
     diagnostics.push(...corr.diagnostics);
+    const rolls = compileRollups(coll, compiledNames);
+    diagnostics.push(...rolls.diagnostics);
     for (const r of coll.rules.values()) {
       if (r.alert === false && !correlated.has(r.name) && compiledNames.has(r.name)) {
         diagnostics.push({ severity: 'warning', file: r.file, line: r.pos.line, col: r.pos.col, message: `rule '${r.name}' has 'alert: false' but no enabled correlation uses it` });
@@ -148,7 +153,7 @@ export class Ruleset {
     }
     if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
     const correlations = corr.correlations.filter((c) => atLeast(c.priority, opts.minPriority));
-    return { ruleset: new Ruleset(runtimes, coll, opts, hash.digest('hex'), correlations), diagnostics };
+    return { ruleset: new Ruleset(runtimes, coll, opts, hash.digest('hex'), correlations, rolls.rollups), diagnostics };
   }
 
   /** Sources that have at least one compiled rule. */
@@ -186,6 +191,11 @@ export class Ruleset {
   /** A Correlator for this ruleset's correlation rules (undefined when it has none). */
   newCorrelator(options: CorrelatorOptions = {}): Correlator | undefined {
     return this.correlations.length > 0 ? new Correlator(this.correlations, options) : undefined;
+  }
+
+  /** A Rollup for this ruleset's rules with `rollup:` (undefined when none has one). */
+  newRollup(options: RollupOptions = {}): Rollup | undefined {
+    return this.rollups.length > 0 ? new Rollup(this.rollups, options) : undefined;
   }
 
   /**

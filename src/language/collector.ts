@@ -8,7 +8,7 @@ import type { Diagnostic } from './diagnostics';
 import type { Position } from './location';
 import type { Priority } from './priority';
 import type { ConditionText, CorrelationItem, ExceptionSpec, ListItem, MacroItem, RuleItem, RulesFileItem } from './reader';
-import type { CorrelationCondition, CorrelationType } from './correlation-item';
+import type { CorrelationCondition, CorrelationType, RollupSpec } from './correlation-item';
 import type { RuleTestSpec } from './rule-tests';
 import { compareVersions, ENGINE_VERSION, normalizeEngineVersion, PLUGIN_VERSIONS } from '../version';
 
@@ -42,6 +42,8 @@ export interface RuleDef {
   alert: boolean;
   /** Kestrel: the rule's tests, numbered in order. */
   tests: RuleTestSpec[];
+  /** Kestrel: summary of repeated alerts, when set. */
+  rollup?: RollupSpec;
   file: string;
   pos: Position;
 }
@@ -148,7 +150,7 @@ export class RuleCollection {
         name: item.name, condition: [item.condition!], output: item.output ?? '', desc: item.desc ?? '',
         priority: item.priority!, source: item.source ?? 'syscall', tags: item.tags ?? [], enabled: item.enabled ?? true,
         exceptions: item.exceptions ?? [], skipIfUnknownFilter: item.skipIfUnknownFilter ?? false,
-        alert: item.alert ?? true, tests: numbered(item.tests ?? []), file: item.file, pos: item.pos,
+        alert: item.alert ?? true, tests: numbered(item.tests ?? []), rollup: item.rollup, file: item.file, pos: item.pos,
       };
       // Falco keeps a redefined rule at its original place in the load order.
       this.rules.set(item.name, def);
@@ -160,7 +162,7 @@ export class RuleCollection {
     }
     const modeOf = (key: string) => (item.append ? 'append' : item.override[key]);
     if (item.append) {
-      for (const key of ['priority', 'enabled', 'skip-if-unknown-filter']) {
+      for (const key of ['priority', 'enabled', 'skip-if-unknown-filter', 'alert', 'rollup']) {
         if (item.keys[key]) return this.error(item.file, item.keys[key], `rule '${item.name}': key '${key}' cannot be appended; use override with replace`);
       }
     }
@@ -173,6 +175,7 @@ export class RuleCollection {
     if (item.priority !== undefined && item.override.priority) existing.priority = item.priority;
     if (item.enabled !== undefined && item.override.enabled) existing.enabled = item.enabled;
     if (item.alert !== undefined && item.override.alert) existing.alert = item.alert;
+    if (item.rollup !== undefined && item.override.rollup) existing.rollup = item.rollup;
     if (item.tests !== undefined && modeOf('tests')) existing.tests = numbered(modeOf('tests') === 'append' ? [...existing.tests, ...item.tests] : item.tests);
     if (item.exceptions && modeOf('exceptions')) {
       if (modeOf('exceptions') === 'replace') existing.exceptions = item.exceptions;

@@ -73,3 +73,23 @@ export function readThreshold(what: string, node: Node | null): CorrelationCondi
   }
   return cond;
 }
+
+/** `rollup:` of a rule: repeats of the rule per group within the timespan become one summary alert. */
+export interface RollupSpec {
+  timespanMs: number;
+  groupBy: string[];
+}
+
+export function readRollup(what: string, node: Node | null): RollupSpec {
+  if (!isMap(node)) throw new CorrelationShapeError(`${what}: 'rollup' must be a mapping such as {timespan: 10m, group_by: [ka.user.name]}`, node);
+  const map = node as YAMLMap;
+  const get = (k: string) => map.items.find((p) => isScalar(p.key) && p.key.value === k)?.value as Node | null | undefined;
+  for (const p of map.items) {
+    const k = isScalar(p.key) ? String(p.key.value) : '';
+    if (k !== 'timespan' && k !== 'group_by') throw new CorrelationShapeError(`${what}: unknown rollup key '${k}' (expected timespan, group_by)`, p.key as Node);
+  }
+  const span = get('timespan');
+  if (span === undefined) throw new CorrelationShapeError(`${what}: 'rollup' needs a 'timespan'`, node);
+  const groupBy = get('group_by');
+  return { timespanMs: readTimespan(what, span), groupBy: groupBy === undefined ? [] : readStringList(what, 'group_by', groupBy) };
+}

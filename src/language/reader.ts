@@ -8,8 +8,8 @@ import type { Diagnostic } from './diagnostics';
 import { positionAt, scalarLocation, type Position, type ScalarLocation } from './location';
 import { parsePriority, type Priority } from './priority';
 import {
-  CorrelationShapeError, readCorrelationType, readStringList, readThreshold, readTimespan,
-  type CorrelationCondition, type CorrelationType,
+  CorrelationShapeError, readCorrelationType, readRollup, readStringList, readThreshold, readTimespan,
+  type CorrelationCondition, type CorrelationType, type RollupSpec,
 } from './correlation-item';
 import { readTests, TestSpecError, type RuleTestSpec } from './rule-tests';
 
@@ -66,6 +66,8 @@ export interface RuleItem extends ItemBase {
   alert?: boolean;
   /** Kestrel: the rule's own tests (`kestrel test`). */
   tests?: RuleTestSpec[];
+  /** Kestrel: repeats within a window become one summary alert. */
+  rollup?: RollupSpec;
 }
 
 /** Kestrel: a correlation over matches of base rules (src/engine/correlation/). */
@@ -109,7 +111,7 @@ const RULE_KEYS = new Set([
   'rule', 'condition', 'output', 'desc', 'priority', 'source', 'tags', 'enabled', 'exceptions', 'append', 'override',
   'skip-if-unknown-filter', 'warn_evttypes', 'capture', 'capture_duration',
   // Kestrel additions (Falco would warn about them; they change nothing for Falco's keys).
-  'alert', 'tests',
+  'alert', 'tests', 'rollup',
 ]);
 const CORRELATION_KEYS = new Set([
   'correlation', 'type', 'rules', 'group_by', 'timespan', 'condition', 'output', 'desc', 'priority', 'tags', 'enabled',
@@ -124,7 +126,7 @@ export const OVERRIDABLE: Record<'rule' | 'macro' | 'list' | 'correlation', Reco
   rule: {
     condition: ['append', 'replace'], output: ['append', 'replace'], desc: ['append', 'replace'],
     tags: ['append', 'replace'], exceptions: ['append', 'replace'], priority: ['replace'], enabled: ['replace'],
-    alert: ['replace'], tests: ['append', 'replace'],
+    alert: ['replace'], tests: ['append', 'replace'], rollup: ['replace'],
   },
   correlation: {
     rules: ['append', 'replace'], output: ['append', 'replace'], desc: ['append', 'replace'], tags: ['append', 'replace'],
@@ -324,6 +326,7 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     tags, enabled: bool('enabled'), exceptions,
     skipIfUnknownFilter: bool('skip-if-unknown-filter'), warnEvttypes: bool('warn_evttypes'),
     alert: bool('alert'), tests,
+    rollup: pairs.has('rollup') ? readRollup(`rule '${name}'`, pairs.get('rollup')!.value as Node | null) : undefined,
   };
   if (!append && Object.keys(override).length === 0 && !isEnableOnly(pairs)) {
     for (const k of ['condition', 'output', 'desc'] as const) {

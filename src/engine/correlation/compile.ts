@@ -64,7 +64,7 @@ export function compileCorrelations(coll: RuleCollection, compiledRules: Map<str
   return { correlations, diagnostics };
 }
 
-class CorrelationError extends Error {}
+export class CorrelationError extends Error {}
 
 function compileOne(def: CorrelationDef, coll: RuleCollection, compiledRules: Map<string, string>): CompiledCorrelation | undefined {
   if (def.rules.length === 0) throw new CorrelationError(`'rules' names no base rule`);
@@ -119,7 +119,7 @@ function compileOne(def: CorrelationDef, coll: RuleCollection, compiledRules: Ma
   };
 }
 
-function bindField(catalog: FieldCatalog, text: string): BoundField {
+export function bindField(catalog: FieldCatalog, text: string): BoundField {
   const m = /^([A-Za-z_][A-Za-z0-9_.\-]*)(?:\[(.*)\])?$/.exec(text.trim());
   if (!m) throw new CorrelationError(`'${text}' is not a field name`);
   const def = catalog.get(m[1]);
