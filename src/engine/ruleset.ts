@@ -75,7 +75,8 @@ export interface ItemTests {
 }
 
 export interface RulesetSummary {
-  rules: { name: string; source: string; priority: Priority; enabled: boolean; compiled: boolean; file: string; line: number }[];
+  /** `alert`: false for a silent rule (Kestrel's `alert: false`). */
+  rules: { name: string; source: string; priority: Priority; enabled: boolean; alert: boolean; compiled: boolean; file: string; line: number }[];
 }
 
 export class Ruleset {
@@ -170,7 +171,7 @@ export class Ruleset {
     const compiled = new Set(this.compiledRules().map((r) => r.name));
     return {
       rules: [...this.collection.rules.values()].map((r) => ({
-        name: r.name, source: r.source, priority: r.priority, enabled: r.enabled, compiled: compiled.has(r.name), file: r.file, line: r.pos.line,
+        name: r.name, source: r.source, priority: r.priority, enabled: r.enabled, alert: r.alert, compiled: compiled.has(r.name), file: r.file, line: r.pos.line,
       })),
     };
   }

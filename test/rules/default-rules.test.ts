@@ -51,6 +51,10 @@ describe('default rules load cleanly', () => {
     const summary = ruleset!.summary().rules;
     expect(summary).toHaveLength(61);
     expect(summary.filter((r) => !r.compiled || !r.enabled || r.source !== 'k8s_audit')).toEqual([]);
+    expect(summary.filter((r) => !r.alert).map((r) => r.name)).toEqual([
+      'Secret read (correlation feed)', 'Request forbidden (correlation feed)', 'Pod created (correlation feed)',
+      'Pod deleted (correlation feed)', 'Cluster-wide read (correlation feed)',
+    ]);
     expect(ruleset!.correlations.map((c) => [c.name, c.type])).toEqual([
       ['Secret enumeration by one identity', 'value_count'],
       ['Burst of forbidden requests', 'event_count'],
