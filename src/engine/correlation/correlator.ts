@@ -103,7 +103,9 @@ export class Correlator {
   private readonly toleranceMs: number;
   private readonly maxGroups: number;
   private readonly maxPending: number;
+  /** Matches waiting for the watermark, in (t, seq) order from pendingHead on. */
   private pending: Pending[] = [];
+  private pendingHead = 0;
   private seq = 0;
   private watermark = -Infinity;
   private released = -Infinity;
@@ -169,7 +171,7 @@ export class Correlator {
       this.counters.late++;
       return [];
     }
-    insertSorted(this.pending, { t, seq: this.seq++, input });
+    insertSorted(this.pending, this.pendingHead, { t, seq: this.seq++, input });
     return this.advanceTo(t);
   }
 
@@ -184,13 +186,13 @@ export class Correlator {
   }
 
   stats(): CorrelatorStats {
-    return { groups: this.groupCount, pending: this.pending.length, ...this.counters };
+    return { groups: this.groupCount, pending: this.pending.length - this.pendingHead, ...this.counters };
   }
 
   private advanceTo(t: number): Alert[] {
     if (t > this.watermark) this.watermark = t;
     let bound = this.watermark - this.toleranceMs;
-    if (this.pending.length > this.maxPending) {
+    if (this.pending.length - this.pendingHead > this.maxPending) {
       bound = Math.max(bound, this.pending[this.pending.length - this.maxPending - 1].t);
       this.limit(`correlation: more than ${this.maxPending} matches wait for the watermark; applying the oldest early`);
     }
@@ -200,13 +202,20 @@ export class Correlator {
   /** Apply waiting matches with t <= bound, in event-time order, and judge windows that closed before bound. */
   private release(bound: number): Alert[] {
     const out: Alert[] = [];
-    let n = 0;
-    while (n < this.pending.length && this.pending[n].t <= bound) {
-      const p = this.pending[n++];
+    const from = this.pendingHead;
+    while (this.pendingHead < this.pending.length && this.pending[this.pendingHead].t <= bound) {
+      const p = this.pending[this.pendingHead++];
       this.closeBefore(p.t, out);
       this.apply(p, out);
     }
-    if (n > 0) this.pending = this.pending.slice(n);
+    const n = this.pendingHead - from;
+    if (this.pendingHead === this.pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
     this.closeBefore(bound, out);
     this.released = bound;
     this.sinceSweep += n;
@@ -340,8 +349,9 @@ function nsToMs(ns: bigint): number {
 }
 
 /** Insert keeping (t, seq) order; matches mostly arrive in order, so search from the end. */
-function insertSorted(list: Pending[], p: Pending): void {
+function insertSorted(list: Pending[], head: number, p: Pending): void {
   let i = list.length;
-  while (i > 0 && list[i - 1].t > p.t) i--;
-  list.splice(i, 0, p);
+  while (i > head && list[i - 1].t > p.t) i--;
+  if (i === list.length) list.push(p);
+  else list.splice(i, 0, p);
 }

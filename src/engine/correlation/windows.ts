@@ -67,24 +67,45 @@ function rulesOf(entries: Entry[]): string[] {
   return [...new Set(entries.map((e) => e.rule))];
 }
 
-/** event_count / value_count over a sliding window, rising threshold. */
+/**
+ * event_count / value_count over a sliding window, rising threshold. Each
+ * match costs O(1) amortized: expired matches leave from the front, and
+ * distinct values are counted incrementally.
+ */
 export class SlidingCount implements GroupWindow {
   private entries: Entry[] = [];
+  private head = 0;
+  /** value_count: how many matches in the window carry each value. */
+  private readonly valueCounts = new Map<string, number>();
 
   constructor(private readonly spanMs: number, private readonly cond: CorrelationCondition, private readonly byValue: boolean) {}
 
   add(e: Entry): Firing | undefined {
     const from = e.t - this.spanMs;
-    let drop = 0;
-    while (drop < this.entries.length && this.entries[drop].t < from) drop++;
-    if (drop > 0) this.entries = this.entries.slice(drop);
+    while (this.head < this.entries.length && this.entries[this.head].t < from) this.forget(this.entries[this.head++]);
+    if (this.head > 64 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
     this.entries.push(e);
-    const values = this.byValue ? distinct(this.entries) : undefined;
-    const n = values ? values.length : this.entries.length;
+    if (this.byValue) for (const v of e.values ?? []) this.valueCounts.set(v, (this.valueCounts.get(v) ?? 0) + 1);
+    const n = this.byValue ? this.valueCounts.size : this.entries.length - this.head;
     if (!holds(this.cond.op, this.cond.value, n)) return undefined;
-    const firing = { first: this.entries[0], last: e, count: n, values, rules: rulesOf(this.entries) };
+    const inWindow = this.entries.slice(this.head);
+    const firing = { first: inWindow[0], last: e, count: n, values: this.byValue ? distinct(inWindow) : undefined, rules: rulesOf(inWindow) };
     this.entries = [];
+    this.head = 0;
+    this.valueCounts.clear();
     return firing;
+  }
+
+  private forget(e: Entry): void {
+    if (!this.byValue) return;
+    for (const v of e.values ?? []) {
+      const c = (this.valueCounts.get(v) ?? 0) - 1;
+      if (c > 0) this.valueCounts.set(v, c);
+      else this.valueCounts.delete(v);
+    }
   }
 
   closesAt(): undefined {
