@@ -147,7 +147,7 @@ export class Ruleset {
     diagnostics.push(...rolls.diagnostics);
     for (const r of coll.rules.values()) {
       if (r.alert === false && !correlated.has(r.name) && compiledNames.has(r.name)) {
-        diagnostics.push({ severity: 'warning', file: r.file, line: r.pos.line, col: r.pos.col, message: `rule '${r.name}' has 'alert: false' but no enabled correlation uses it` });
+        diagnostics.push(warningAt('LOAD_UNUSED_SILENT_RULE', r.file, r.pos, `rule '${r.name}' has 'alert: false' but no enabled correlation uses it`));
       }
     }
     for (const [source, s] of skipped) {

@@ -8,7 +8,7 @@ import { catalogFor } from '../../fields';
 import type { FieldCatalog, FieldDef } from '../../fields/types';
 import type { CorrelationDef, RuleCollection } from '../../language/collector';
 import type { CorrelationCondition, CorrelationType } from '../../language/correlation-item';
-import type { Diagnostic } from '../../language/diagnostics';
+import { errorAt, type Diagnostic } from '../../language/diagnostics';
 import { checkFieldArg } from '../../language/compiler';
 import { parseTemplate, TemplateError } from '../../language/output-template';
 import type { Priority } from '../../language/priority';
@@ -58,7 +58,7 @@ export function compileCorrelations(coll: RuleCollection, compiledRules: Map<str
       if (c && def.enabled) correlations.push(c);
     } catch (e) {
       if (!(e instanceof CorrelationError)) throw e;
-      diagnostics.push({ severity: 'error', file: def.file, line: def.pos.line, col: def.pos.col, message: `correlation '${def.name}': ${e.message}` });
+      diagnostics.push(errorAt('LOAD_ERR_VALIDATE', def.file, def.pos, `correlation '${def.name}': ${e.message}`));
     }
   }
   return { correlations, diagnostics };

@@ -12,7 +12,7 @@
 import { catalogFor, renderForOutput } from '../../fields';
 import type { EventView } from '../../fields/types';
 import type { RuleCollection } from '../../language/collector';
-import type { Diagnostic } from '../../language/diagnostics';
+import { errorAt, type Diagnostic } from '../../language/diagnostics';
 import { formatIsoTime, type Alert } from '../alert';
 import { bindField, CorrelationError, type BoundField } from './compile';
 
@@ -32,7 +32,7 @@ export function compileRollups(coll: RuleCollection, compiledRules: Map<string, 
       rollups.push({ rule: def.name, timespanMs: def.rollup.timespanMs, groupBy: def.rollup.groupBy.map((f) => bindField(catalog, f)) });
     } catch (e) {
       if (!(e instanceof CorrelationError)) throw e;
-      diagnostics.push({ severity: 'error', file: def.file, line: def.pos.line, col: def.pos.col, message: `rule '${def.name}': rollup: ${e.message}` });
+      diagnostics.push(errorAt('LOAD_ERR_VALIDATE', def.file, def.pos, `rule '${def.name}': rollup: ${e.message}`));
     }
   }
   return { rollups, diagnostics };
