@@ -149,6 +149,7 @@ export class KafkaInput {
     });
     const every = this.deps.commitIntervalMs;
     this.committer = setInterval(() => (this.deps.transactor ? this.forgetDrained() : void this.commit()), every);
+    this.committer.unref();
   }
 
   private part(topic: string, partition: number): PartState {

@@ -92,10 +92,14 @@ export class WebhookInput {
     const { evaluator, outputs, metrics } = this.deps;
     metrics.received.inc({ input: this.cfg.name }, docs.length);
     if (docs.length === 0) return { alerts: 0 };
+    // An output known to be down: refuse before evaluating, so the sender's retry is evaluated
+    // afresh and throttling windows are not spent on alerts that were never delivered.
+    const down = outputs.notClosed().find((b) => b.state === 'open');
+    if (down) throw new WebhookRefusal(503, `output ${down.name}: unavailable (breaker open)`, 5);
     const started = Date.now();
-    const path = batch.route.path;
+    const name = this.cfg.name;
     const out = await evaluator.run(evaluator.pool.nextWorker(), docs, {
-      input: this.cfg.name, format: 'event', source: batch.route.source, fields: batch.route.fields, origin: () => ({ input: path }),
+      input: name, format: 'event', source: batch.route.source, fields: batch.route.fields, origin: () => ({ input: name }),
     });
     if (out.letters.length > 0) {
       const first = out.letters[0];

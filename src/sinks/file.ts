@@ -2,10 +2,12 @@
  * File sink: alerts as JSON lines (Falco JSON, or Falco's text line), with
  * size-based rotation and an fsync policy.
  *
- * Rotation: before a write that would take the file past `maxBytes`, the file
+ * Rotation: before a line that would take the file past `maxBytes`, the file
  * is closed and renamed PATH.1 (PATH.1 → PATH.2, ...; the oldest beyond `keep`
- * is deleted), and a new PATH is opened. A single batch larger than maxBytes
- * still goes to one file (lines are never split).
+ * is deleted), and a new PATH is opened. Rotation happens at line boundaries
+ * inside a batch too, so the files are the same however the alerts were
+ * batched (lines are never split; a single line larger than maxBytes gets a
+ * file of its own).
  *
  * fsync: `always` — `send` resolves after the data is fsynced; `interval` —
  * after the write reached the OS, fsync every `fsyncIntervalMs`; `never` —
@@ -57,8 +59,8 @@ export class RotatingFileSink implements AlertSink {
   send(alerts: OutgoingAlert[]): Promise<void> {
     if (alerts.length === 0) return Promise.resolve();
     if (this.closed) return Promise.reject(new Error(`${this.name} sink is closed`));
-    const text = alerts.map((a) => (this.opts.format === 'text' ? alertText(a.alert) : a.json)).join('\n') + '\n';
-    const run = this.chain.then(() => this.write(Buffer.from(text, 'utf8')));
+    const lines = alerts.map((a) => Buffer.from(`${this.opts.format === 'text' ? alertText(a.alert) : a.json}\n`, 'utf8'));
+    const run = this.chain.then(() => this.write(lines));
     this.chain = run.catch(() => {});
     return run;
   }
@@ -71,21 +73,38 @@ export class RotatingFileSink implements AlertSink {
     return this.handle;
   }
 
-  private async write(buf: Buffer): Promise<void> {
-    let h = await this.open();
+  /** Append lines, rotating before any line that would pass maxBytes; one write per file touched. */
+  private async write(lines: Buffer[]): Promise<void> {
     const max = this.opts.maxBytes ?? 0;
-    if (max > 0 && this.size > 0 && this.size + buf.length > max) {
-      await this.rotate();
-      h = await this.open();
+    await this.open();
+    let run: Buffer[] = [];
+    let runBytes = 0;
+    for (const line of lines) {
+      if (max > 0 && this.size + runBytes > 0 && this.size + runBytes + line.length > max) {
+        await this.append(run, runBytes);
+        await this.rotate();
+        await this.open();
+        run = [];
+        runBytes = 0;
+      }
+      run.push(line);
+      runBytes += line.length;
     }
+    await this.append(run, runBytes);
+    if (this.opts.fsync === 'always') await this.handle!.sync();
+    else this.dirty = true;
+  }
+
+  private async append(run: Buffer[], bytes: number): Promise<void> {
+    if (bytes === 0) return;
+    const buf = run.length === 1 ? run[0] : Buffer.concat(run, bytes);
+    const h = this.handle!;
     let off = 0;
     while (off < buf.length) {
       const { bytesWritten } = await h.write(buf, off, buf.length - off);
       off += bytesWritten;
     }
-    this.size += buf.length;
-    if (this.opts.fsync === 'always') await h.sync();
-    else this.dirty = true;
+    this.size += bytes;
   }
 
   private async rotate(): Promise<void> {

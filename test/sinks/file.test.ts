@@ -32,17 +32,23 @@ describe('RotatingFileSink', () => {
     expect(sink.rotations).toBe(3);
   });
 
-  test('a batch larger than maxBytes goes whole into a fresh file', async () => {
+  test('a batch is rotated at line boundaries like single alerts; a line larger than maxBytes gets a file of its own', async () => {
     const dir = tempDir();
     const path = join(dir, 'a.jsonl');
-    const sink = new RotatingFileSink({ path, minPriority: 'Debug', maxBytes: 100, keep: 1, fsync: 'interval', fsyncIntervalMs: 20 });
+    const one = Buffer.byteLength(makeAlert(0).json) + 1;
+    const sink = new RotatingFileSink({ path, minPriority: 'Debug', maxBytes: one * 2, keep: 5, fsync: 'interval', fsyncIntervalMs: 20 });
     await sink.send([makeAlert(1)]);
     await sink.send([makeAlert(2), makeAlert(3), makeAlert(4)]);
     await new Promise((r) => setTimeout(r, 50)); // an interval fsync happens
     await sink.close();
-    expect(lines(`${path}.1`)).toEqual([makeAlert(1).json]);
-    expect(lines(path)).toEqual([makeAlert(2).json, makeAlert(3).json, makeAlert(4).json]);
+    expect(lines(`${path}.1`)).toEqual([makeAlert(1).json, makeAlert(2).json]);
+    expect(lines(path)).toEqual([makeAlert(3).json, makeAlert(4).json]);
     expect(existsSync(`${path}.2`)).toBe(false);
+
+    const tiny = new RotatingFileSink({ path: join(dir, 'b.jsonl'), minPriority: 'Debug', maxBytes: 10, keep: 5, fsync: 'never' });
+    await tiny.send([makeAlert(1), makeAlert(2)]);
+    await tiny.close();
+    expect([lines(join(dir, 'b.jsonl.1')), lines(join(dir, 'b.jsonl'))]).toEqual([[makeAlert(1).json], [makeAlert(2).json]]);
   });
 
   test('text format writes Falco text lines', async () => {
