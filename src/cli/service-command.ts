@@ -53,11 +53,13 @@ export async function runService(cfg: ServiceConfig, err: NodeJS.WritableStream 
     if (outcome.kind === 'signal') running.logger.info({ signal: outcome.sig }, 'stopping: draining in-flight work');
     if (outcome.kind === 'done') running.logger.info('every input finished: draining');
     // Whatever happens while draining, the process ends in bounded time.
-    setTimeout(() => {
+    const hardStop = setTimeout(() => {
       running.logger.error('shutdown did not finish in time; exiting');
       process.exit(code || 1);
-    }, cfg.shutdownTimeoutMs + HARD_STOP_MARGIN_MS).unref();
+    }, cfg.shutdownTimeoutMs + HARD_STOP_MARGIN_MS);
+    hardStop.unref();
     await running.stop(cfg.shutdownTimeoutMs);
+    clearTimeout(hardStop);
     return code;
   } finally {
     process.off('SIGTERM', onTerm);

@@ -309,7 +309,11 @@ export class KafkaInput {
     this.stopping = true;
     if (this.committer) clearInterval(this.committer);
     if (!this.consumer) return;
-    for (const ps of this.parts.values()) if (ps.pauses.size === 0) this.consumer.pause([{ topic: ps.topic, partitions: [ps.partition] }]);
+    try {
+      for (const ps of this.parts.values()) if (ps.pauses.size === 0) this.consumer.pause([{ topic: ps.topic, partitions: [ps.partition] }]);
+    } catch {
+      // A consumer that already died cannot pause: it fetches nothing anyway.
+    }
     this.updatePaused();
   }
 

@@ -77,6 +77,7 @@ export class Service {
   private fail!: (e: Error) => void;
   private failure: Error | undefined;
   private stopping = false;
+  private started = false;
   private kafka: Kafka | undefined;
   private readonly producers: Producer[] = [];
   private pool: WorkerPool | undefined;
@@ -130,6 +131,7 @@ export class Service {
     const reasons: string[] = [];
     if (this.failure) reasons.push(`failed: ${this.failure.message}`);
     if (this.stopping) reasons.push('shutting down');
+    else if (!this.started) reasons.push('starting');
     for (const i of this.inputs) reasons.push(...i.notReady());
     for (const [name, state] of this.breakers) if (state !== 'closed') reasons.push(`output ${name}: breaker ${state}`);
     return { ready: reasons.length === 0, reasons, ruleset: this.holder?.hash };
@@ -170,6 +172,16 @@ export class Service {
     this.holder = loaded.holder;
     m.rulesetInfo.set({ hash: this.holder.hash }, 1);
 
+    // Bound first: a busy port is found before anything else starts, and /readyz answers during startup.
+    if (cfg.metrics) {
+      try {
+        this.http = await startHttpServer(cfg.metrics.host, cfg.metrics.port, m.registry, () => this.readiness(), () => this.health());
+      } catch (e) {
+        startError(e, 'metrics.port', `cannot listen on ${cfg.metrics.host}:${cfg.metrics.port}`);
+      }
+      this.ports.metrics = this.http.port;
+      this.logger.info({ port: this.http.port }, 'serving /metrics, /healthz, /readyz');
+    }
     const kafkaUsed = cfg.inputs.some((i) => i.type === 'kafka' || (i.type === 'webhook' && i.forwardTopic)) || cfg.outputs.some((o) => o.type === 'kafka') || cfg.deadLetters !== undefined;
     if (kafkaUsed) {
       if (!cfg.kafka) throw new StartupFailure('config: kafka: a Kafka input, output or dead_letters topic needs the kafka connection', 2);
@@ -197,16 +209,9 @@ export class Service {
     for (const ic of cfg.inputs) this.inputs.push(this.makeInput(ic, evaluator, outputs));
     for (const input of this.inputs) await this.startInput(input);
 
-    if (cfg.metrics) {
-      try {
-        this.http = await startHttpServer(cfg.metrics.host, cfg.metrics.port, m.registry, () => this.readiness(), () => this.health());
-      } catch (e) {
-        startError(e, 'metrics.port', `cannot listen on ${cfg.metrics.host}:${cfg.metrics.port}`);
-      }
-      this.ports.metrics = this.http.port;
-      this.logger.info({ port: this.http.port }, 'serving /metrics, /healthz, /readyz');
-    }
     if (cfg.rules.watch) this.stopWatch = this.holder.watch(cfg.rules.watch.debounceMs);
+    if (!cfg.deadLetters) this.logger.warn('no dead_letters topic configured: undecodable input is only logged and counted');
+    this.started = true;
     this.logger.info({ inputs: this.inputs.map((i) => i.name), outputs: outputs.outputs.map((o) => o.name), workers: cfg.engine.workers, ruleset: this.holder.hash.slice(0, 12), guarantee: cfg.delivery.guarantee }, 'kestrel started');
   }
 
@@ -260,7 +265,6 @@ export class Service {
       const letters = new KafkaDeadLetters(plain!, cfg.deadLetters.topic);
       dlq = new Breaker('dead_letters', (l: DeadLetter[]) => letters.send(l), cfg.outputs[0]?.breaker ?? { timeoutMs: 30_000, errorThresholdPercentage: 50, resetTimeoutMs: 5_000, volumeThreshold: 1 });
     }
-    if (!cfg.deadLetters) this.logger.warn('no dead_letters topic configured: undecodable input is only logged and counted');
     this.outputs = new OutputSet(built, dlq, this.logger, this.metrics);
     for (const o of built) this.watch(o.name, o.breaker as Breaker<never[], unknown>);
     if (dlq) this.watch('dead_letters', dlq);
@@ -364,7 +368,7 @@ export class Service {
     await Promise.allSettled(this.producers.map((p) => within(p.disconnect(), left())));
     await this.pool?.close();
     await this.http?.close();
-    this.logger.info({ drained }, 'stopped');
+    if (this.started) this.logger.info({ drained }, 'stopped');
     return drained;
   }
 }
