@@ -85,7 +85,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   rules: {
     name: 'rules',
-    usage: ['kestrel rules [-r FILE|DIR]... [--cost -i FILE [--rule-matching first|all] [--source SOURCE]]'],
+    usage: [
+      'kestrel rules [-r FILE|DIR]... [--cost -i FILE|-',
+      '              [--rule-matching first|all] [--source SOURCE]]',
+    ],
     description: 'Lists the loaded rules with source, priority, enabled, and whether each is compiled or skipped (a source Kestrel does not evaluate). With --cost, ranks the rules by evaluation time on a sample of events.',
     options: [
       RULES_OPTION,

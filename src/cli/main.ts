@@ -76,11 +76,17 @@ export async function main(argv: string[]): Promise<number> {
     case 'test':
       return testCommand(rules);
     case 'rules': {
-      if (!values.cost) return rulesCommand(rules);
+      if (!values.cost) {
+        const stray = (['input', 'rule-matching', 'source'] as const).find((o) => values[o] !== undefined);
+        if (stray) throw new UsageError(`rules: --${stray} only goes with --cost (kestrel help rules)`);
+        return rulesCommand(rules);
+      }
       const matching = (values['rule-matching'] as string | undefined) ?? 'first';
       if (matching !== 'first' && matching !== 'all') throw new UsageError(`--rule-matching must be 'first' or 'all', not '${matching}'`);
+      const source = (values.source as string | undefined) ?? 'k8s_audit';
+      if (source !== 'k8s_audit' && source !== 'k8s_admission') throw new UsageError(`--source must be k8s_audit or k8s_admission, not '${source}'`);
       if (values.input === undefined) throw new UsageError('rules --cost needs a sample of events: -i FILE (or -i - for stdin)');
-      return rulesCostCommand({ rules, input: values.input as string, ruleMatching: matching, source: (values.source as string | undefined) ?? 'k8s_audit' });
+      return rulesCostCommand({ rules, input: values.input as string, ruleMatching: matching, source });
     }
     default:
       return fieldsCommand(values.source as string | undefined);

@@ -42,7 +42,8 @@ describe('help and version', () => {
   });
 
   test('--max-event-bytes is explained', () => {
-    expect(kestrel(['help', 'run']).stdout).toContain('      --max-event-bytes N        reject (and report) a document larger than N\n');
+    // The option column is as wide as the longest flag, --correlation-tolerance DURATION.
+    expect(kestrel(['help', 'run']).stdout).toContain('      --max-event-bytes N               reject (and report) a document larger\n' + ' '.repeat(40) + 'than N bytes (default 16777216, 16 MiB)\n');
   });
 
   test('help serve / help consume print those commands\' own help, not the global one', () => {
@@ -99,6 +100,12 @@ describe('exit codes', () => {
   test('`run FILE` suggests -i FILE; `check FILE` suggests -r FILE; both exit 2', () => {
     expect(kestrel(['run', 'events.jsonl'])).toEqual({ code: 2, stdout: '', stderr: 'kestrel: run does not take positional arguments; did you mean -i events.jsonl?\n' });
     expect(kestrel(['check', 'rules.yaml'])).toEqual({ code: 2, stdout: '', stderr: 'kestrel: check does not take positional arguments; did you mean -r rules.yaml?\n' });
+  });
+
+  test('`rules` takes -i, --rule-matching and --source only with --cost, and checks --source there; exit 2', () => {
+    expect(kestrel(['rules', '-i', 'events.jsonl'])).toEqual({ code: 2, stdout: '', stderr: 'kestrel: rules: --input only goes with --cost (kestrel help rules)\n' });
+    expect(kestrel(['rules', '--source', 'k8s_audit'])).toEqual({ code: 2, stdout: '', stderr: 'kestrel: rules: --source only goes with --cost (kestrel help rules)\n' });
+    expect(kestrel(['rules', '--cost', '--source', 'syscall', '-i', EXAMPLES])).toEqual({ code: 2, stdout: '', stderr: "kestrel: --source must be k8s_audit or k8s_admission, not 'syscall'\n" });
   });
 
   test('rules that do not load: exit 1, with a summary line', () => {

@@ -286,18 +286,19 @@ describe('loading', () => {
   const corr = (body: string) => `- correlation: C\n  output: o\n  priority: INFO\n  timespan: 1m\n${body}`;
 
   test.each([
-    ['  type: event_count\n  rules: [Nope]\n  condition: {gte: 1}', "correlation 'C': base rule 'Nope' is not defined"],
-    ['  type: value_count\n  rules: [Secret read]\n  condition: {gte: 1}', "correlation 'C': a value_count correlation needs 'field' in its condition"],
-    ['  type: temporal\n  rules: [Pod created, Pod exec]\n  condition: {gte: 1}', "correlation 'C': a temporal correlation takes no 'condition' (every listed rule must match)"],
-    ['  type: event_count\n  rules: [Secret read]\n  group_by: [ka.nope]\n  condition: {gte: 1}', "correlation 'C': unknown field 'ka.nope' for source k8s_audit"],
-    ['  type: event_count\n  rules: [Secret read]\n  condition: {gte: 1}\n  output: v=%correlation.values', "correlation 'C': '%correlation.values' is only known to value_count correlations"],
+    ['  type: event_count\n  rules: [Nope]\n  condition: {gte: 1}', "error LOAD_ERR_VALIDATE: correlation 'C': base rule 'Nope' is not defined"],
+    ['  type: value_count\n  rules: [Secret read]\n  condition: {gte: 1}', "error LOAD_ERR_VALIDATE: correlation 'C': a value_count correlation needs 'field' in its condition"],
+    ['  type: temporal\n  rules: [Pod created, Pod exec]\n  condition: {gte: 1}', "error LOAD_ERR_VALIDATE: correlation 'C': a temporal correlation takes no 'condition' (every listed rule must match)"],
+    ['  type: event_count\n  rules: [Secret read]\n  group_by: [ka.nope]\n  condition: {gte: 1}', "error LOAD_ERR_VALIDATE: correlation 'C': unknown field 'ka.nope' for source k8s_audit"],
+    ['  type: event_count\n  rules: [Secret read]\n  condition: {gte: 1}\n  output: v=%correlation.values', "error LOAD_ERR_COMPILE_OUTPUT: correlation 'C': '%correlation.values' is only known to value_count correlations"],
+    ['  type: event_count\n  rules: [Secret read]\n  condition: {gte: 1}\n  output: u=%ka.nope', "error LOAD_ERR_COMPILE_OUTPUT: correlation 'C': unknown field 'ka.nope' in output"],
   ])('a wrong correlation is a located error (case %#)', (body, message) => {
     expect(diags(corr(body).replace('  output: o\n', body.includes('output:') ? '' : '  output: o\n'))).toEqual([`c.yaml:27:3: ${message}`]);
   });
 
   test.each([
-    ['  type: sometimes\n  rules: [Secret read]', "c.yaml:28:9: correlation 'C': 'type' must be one of event_count, value_count, temporal, temporal_ordered"],
-    ['  type: event_count\n  rules: [Secret read]\n  condition: {most: 3}', "c.yaml:30:14: correlation 'C': unknown condition 'most' (expected one of gte, gt, lte, lt, eq, and 'field' for value_count)"],
+    ['  type: sometimes\n  rules: [Secret read]', "c.yaml:28:9: error LOAD_ERR_YAML_VALIDATE: correlation 'C': 'type' must be one of event_count, value_count, temporal, temporal_ordered"],
+    ['  type: event_count\n  rules: [Secret read]\n  condition: {most: 3}', "c.yaml:30:14: error LOAD_ERR_YAML_VALIDATE: correlation 'C': unknown condition 'most' (expected one of gte, gt, lte, lt, eq, and 'field' for value_count)"],
   ])('a malformed correlation is a located error (case %#)', (body, message) => {
     expect(diags(`- correlation: C\n${body}\n  timespan: 1m\n  output: o\n  priority: INFO\n`)).toEqual([message]);
   });

@@ -88,9 +88,9 @@ test('past the window cap alerts pass through unrolled (nothing is dropped), log
 
 test('a wrong rollup is a located error', () => {
   const diags = (text: string) => Ruleset.build([{ path: 'r.yaml', text }]).diagnostics.map(formatDiagnostic);
-  expect(diags(RULES('rollup: {timespan: 5m, group_by: [ka.nope]}'))).toEqual(["r.yaml:2:3: rule 'Secret read': rollup: unknown field 'ka.nope' for source k8s_audit"]);
-  expect(diags(RULES('rollup: {group_by: [ka.user.name]}'))).toEqual(["r.yaml:8:11: rule 'Secret read': 'rollup' needs a 'timespan'"]);
-  expect(diags(RULES('rollup: {timespan: soon}'))).toEqual(["r.yaml:8:22: rule 'Secret read': 'timespan' must be a duration such as 30s, 5m, 1h or 1d"]);
+  expect(diags(RULES('rollup: {timespan: 5m, group_by: [ka.nope]}'))).toEqual(["r.yaml:2:3: error LOAD_ERR_VALIDATE: rule 'Secret read': rollup: unknown field 'ka.nope' for source k8s_audit"]);
+  expect(diags(RULES('rollup: {group_by: [ka.user.name]}'))).toEqual(["r.yaml:8:11: error LOAD_ERR_YAML_VALIDATE: rule 'Secret read': 'rollup' needs a 'timespan'"]);
+  expect(diags(RULES('rollup: {timespan: soon}'))).toEqual(["r.yaml:8:22: error LOAD_ERR_YAML_VALIDATE: rule 'Secret read': 'timespan' must be a duration such as 30s, 5m, 1h or 1d"]);
 });
 
 test('kestrel run applies rollups and prints their counters with --stats', async () => {

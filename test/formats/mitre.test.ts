@@ -40,17 +40,19 @@ test('no MITRE tags, no attacks; other tags are not MITRE', () => {
 
 // Three rules tag a technique only with a tactic ATT&CK does not list it under; their technique
 // and tactic are reported apart (as the mapping promises) rather than paired wrongly.
-test("every technique of Kestrel's rules has a name; all but three pair with one of their rule's tactics", () => {
+// Correlations alert with their own tags, so they are checked like rules.
+test("every technique of Kestrel's rules and correlations has a name; all but three pair with one of their rule's tactics", () => {
   const dir = resolve(__dirname, '../../rules');
   const rules = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
     .flatMap((f) => parseYaml(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>[])
-    .filter((i) => 'rule' in i && Array.isArray(i.tags));
+    .filter((i) => ('rule' in i || 'correlation' in i) && Array.isArray(i.tags));
+  expect([rules.filter((i) => 'rule' in i).length, rules.filter((i) => 'correlation' in i).length]).toEqual([61, 4]);
   const problems: string[] = [];
   for (const r of rules) {
     const attacks = attacksFromTags(r.tags as string[]);
-    for (const x of attacks) if (x.technique && !x.technique.name) problems.push(`${r.rule}: ${x.technique.uid} has no name`);
+    for (const x of attacks) if (x.technique && !x.technique.name) problems.push(`${r.rule ?? r.correlation}: ${x.technique.uid} has no name`);
     const techniques = (r.tags as string[]).filter((t) => /^T\d{4}/.test(t));
-    for (const t of techniques) if (!attacks.some((x) => x.technique?.uid === t && x.tactic)) problems.push(`${r.rule}: ${t} pairs with no tactic`);
+    for (const t of techniques) if (!attacks.some((x) => x.technique?.uid === t && x.tactic)) problems.push(`${r.rule ?? r.correlation}: ${t} pairs with no tactic`);
   }
   expect(problems).toEqual([
     'Privileged pod created: T1610 pairs with no tactic',

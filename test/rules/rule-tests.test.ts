@@ -128,16 +128,16 @@ describe('kestrel test', () => {
     const { code, out, err } = runTests([file]);
     expect(code).toBe(1);
     expect(out).toBe('');
-    expect(err).toBe(`${file}:7:10: rule 'x': 'tests' must be a sequence\nkestrel: rules do not load; no test ran\n`);
+    expect(err).toBe(`${file}:7:10: error LOAD_ERR_YAML_VALIDATE: rule 'x': 'tests' must be a sequence\nkestrel: rules do not load; no test ran\n`);
   });
 
   test.each([
-    ['    - expect: maybe\n      event: {}', "9:15: rule 'Secret read' test 1: 'expect' must be fires or does_not_fire"],
-    ['    - expect: fires', "9:7: rule 'Secret read' test 1: give exactly one of 'event' and 'events_file'"],
-    ['    - expect: fires\n      event: {}\n      events_file: x.jsonl', "9:7: rule 'Secret read' test 1: give exactly one of 'event' and 'events_file'"],
-    ['    - expect: fires\n      colour: red\n      event: {}', "10:7: rule 'Secret read' test 1: unknown key 'colour' (expected: name, event, events_file, with_rules, expect, count, output_fields)"],
-    ["    - expect: fires\n      event: '{not json'", "10:14: rule 'Secret read' test 1: 'event' is not valid JSON: Expected property name or '}' in JSON at position 1"],
-    ['    - expect: does_not_fire\n      count: 2\n      event: {}', "10:14: rule 'Secret read' test 1: 'count' goes with 'expect: fires'"],
+    ['    - expect: maybe\n      event: {}', "9:15: error LOAD_ERR_YAML_VALIDATE: rule 'Secret read' test 1: 'expect' must be fires or does_not_fire"],
+    ['    - expect: fires', "9:7: error LOAD_ERR_YAML_VALIDATE: rule 'Secret read' test 1: give exactly one of 'event' and 'events_file'"],
+    ['    - expect: fires\n      event: {}\n      events_file: x.jsonl', "9:7: error LOAD_ERR_YAML_VALIDATE: rule 'Secret read' test 1: give exactly one of 'event' and 'events_file'"],
+    ['    - expect: fires\n      colour: red\n      event: {}', "10:7: error LOAD_ERR_YAML_VALIDATE: rule 'Secret read' test 1: unknown key 'colour' (expected: name, event, events_file, with_rules, expect, count, output_fields)"],
+    ["    - expect: fires\n      event: '{not json'", "10:14: error LOAD_ERR_YAML_VALIDATE: rule 'Secret read' test 1: 'event' is not valid JSON: Expected property name or '}' in JSON at position 1"],
+    ['    - expect: does_not_fire\n      count: 2\n      event: {}', "10:14: error LOAD_ERR_YAML_VALIDATE: rule 'Secret read' test 1: 'count' goes with 'expect: fires'"],
   ])('a malformed test is a located error (case %#)', (body, message) => {
     const file = join(tmp, 'malformed.yaml');
     writeFileSync(file, RULE + body + '\n');
@@ -197,6 +197,6 @@ describe('silent rules (alert: false)', () => {
     writeFileSync(file, SILENT.slice(0, SILENT.indexOf('- correlation:')));
     const err = capture();
     expect(checkCommand([file], capture().stream, err.stream)).toBe(0);
-    expect(err.text()).toBe(`${file}:2:3: warning: rule 'Secret read' has 'alert: false' but no enabled correlation uses it\n`);
+    expect(err.text()).toBe(`${file}:2:3: warning LOAD_UNUSED_SILENT_RULE: rule 'Secret read' has 'alert: false' but no enabled correlation uses it\n`);
   });
 });

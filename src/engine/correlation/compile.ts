@@ -8,7 +8,7 @@ import { catalogFor } from '../../fields';
 import type { FieldCatalog, FieldDef } from '../../fields/types';
 import type { CorrelationDef, RuleCollection } from '../../language/collector';
 import type { CorrelationCondition, CorrelationType } from '../../language/correlation-item';
-import { errorAt, type Diagnostic } from '../../language/diagnostics';
+import { errorAt, type Diagnostic, type ErrorCode } from '../../language/diagnostics';
 import { checkFieldArg } from '../../language/compiler';
 import { parseTemplate, TemplateError } from '../../language/output-template';
 import type { Priority } from '../../language/priority';
@@ -58,13 +58,18 @@ export function compileCorrelations(coll: RuleCollection, compiledRules: Map<str
       if (c && def.enabled) correlations.push(c);
     } catch (e) {
       if (!(e instanceof CorrelationError)) throw e;
-      diagnostics.push(errorAt('LOAD_ERR_VALIDATE', def.file, def.pos, `correlation '${def.name}': ${e.message}`));
+      diagnostics.push(errorAt(e.code, def.file, def.pos, `correlation '${def.name}': ${e.message}`));
     }
   }
   return { correlations, diagnostics };
 }
 
-export class CorrelationError extends Error {}
+/** A correlation that cannot be compiled; the code is LOAD_ERR_COMPILE_OUTPUT for its output template, as for a rule's. */
+export class CorrelationError extends Error {
+  constructor(message: string, readonly code: ErrorCode = 'LOAD_ERR_VALIDATE') {
+    super(message);
+  }
+}
 
 function compileOne(def: CorrelationDef, coll: RuleCollection, compiledRules: Map<string, string>): CompiledCorrelation | undefined {
   if (def.rules.length === 0) throw new CorrelationError(`'rules' names no base rule`);
@@ -94,15 +99,23 @@ function compileOne(def: CorrelationDef, coll: RuleCollection, compiledRules: Ma
   if (def.type !== 'value_count' && def.condition?.field) throw new CorrelationError(`only value_count takes a condition 'field'`);
   const groupBy = def.groupBy.map((f) => bindField(catalog, f));
   const valueField = def.condition?.field ? bindField(catalog, def.condition.field) : undefined;
-  let parts;
+  const outputFields: BoundField[] = [];
+  let output: OutputPart[];
   try {
-    parts = parseTemplate(def.output, withCorrelationFields(catalog));
+    output = compileOutput(def, catalog, groupBy, outputFields);
   } catch (e) {
-    if (e instanceof TemplateError) throw new CorrelationError(e.message);
+    if (e instanceof TemplateError || e instanceof CorrelationError) throw new CorrelationError(e.message, 'LOAD_ERR_COMPILE_OUTPUT');
     throw e;
   }
-  const outputFields: BoundField[] = [];
-  const output: OutputPart[] = parts.map((p) => {
+  return {
+    name: def.name, type: def.type, rules: def.rules, groupBy, valueField, timespanMs: def.timespanMs, condition: def.condition,
+    output, outputFields, priority: def.priority, tags: [...new Set(def.tags)].sort(), source, desc: def.desc, file: def.file, line: def.pos.line,
+  };
+}
+
+/** The output template split into text, source fields and correlation values; adds the printed source fields to `outputFields`. */
+function compileOutput(def: CorrelationDef, catalog: FieldCatalog, groupBy: BoundField[], outputFields: BoundField[]): OutputPart[] {
+  return parseTemplate(def.output, withCorrelationFields(catalog)).map((p) => {
     if (typeof p === 'string') return p;
     if ((CORRELATION_FIELDS as readonly string[]).includes(p.name)) {
       if (p.arg !== undefined) throw new CorrelationError(`'${p.name}' takes no argument`);
@@ -113,10 +126,6 @@ function compileOne(def: CorrelationDef, coll: RuleCollection, compiledRules: Ma
     if (!groupBy.some((g) => g.key === field.key) && !outputFields.some((f) => f.key === field.key)) outputFields.push(field);
     return { field };
   });
-  return {
-    name: def.name, type: def.type, rules: def.rules, groupBy, valueField, timespanMs: def.timespanMs, condition: def.condition,
-    output, outputFields, priority: def.priority, tags: [...new Set(def.tags)].sort(), source, desc: def.desc, file: def.file, line: def.pos.line,
-  };
 }
 
 export function bindField(catalog: FieldCatalog, text: string): BoundField {

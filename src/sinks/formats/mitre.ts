@@ -44,6 +44,7 @@ const TACTICS: Record<string, Tactic> = {
 
 /** Techniques the Kubernetes rules use (Kestrel's and Falco's), with the tactics they belong to. */
 const TECHNIQUES: Record<string, { name: string; tactics: string[] }> = {
+  T1070: { name: 'Indicator Removal', tactics: ['TA0005'] },
   T1078: { name: 'Valid Accounts', tactics: ['TA0001', 'TA0003', 'TA0004', 'TA0005'] },
   T1090: { name: 'Proxy', tactics: ['TA0011'] },
   T1098: { name: 'Account Manipulation', tactics: ['TA0003', 'TA0004'] },
