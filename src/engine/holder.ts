@@ -12,7 +12,7 @@
  */
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { formatDiagnostic, type Diagnostic } from '../language/diagnostics';
+import { formatDiagnostic, printDiagnostics, type Diagnostic } from '../language/diagnostics';
 import { readRuleFiles, resolveRulePaths } from './load';
 import { Ruleset, type RulesetOptions, type RulesFile } from './ruleset';
 
@@ -102,13 +102,15 @@ export class RulesetHolder {
       const errors = built.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
       this.stats.lastError = errors[0] ?? 'unknown error';
       this.log(`kestrel: rules reload failed (${errors.length} error(s)); still running ruleset ${this.ruleset.hash.slice(0, 12)}`);
-      for (const e of errors) this.log(e);
+      printDiagnostics(built.diagnostics, (line) => this.log(line));
       return { ok: false, changed: false, hash: this.ruleset.hash, errors };
     }
     if (built.ruleset.hash === this.ruleset.hash) {
       this.log(`kestrel: rules unchanged (ruleset ${this.ruleset.hash.slice(0, 12)})`);
       return { ok: true, changed: false, hash: this.ruleset.hash, errors: [] };
     }
+    // The same printing policy as `kestrel check` and the start: warnings of the new set too.
+    printDiagnostics(built.diagnostics, (line) => this.log(line));
     const previous = this.ruleset;
     this.ruleset = built.ruleset;
     this.files = built.files;
