@@ -1,0 +1,194 @@
+/**
+ * Kestrel's Kafka client against a real broker's secured listeners (started
+ * here by scripts/kafka-local.js with `security: true`: one broker, all
+ * listeners, generated certificates and users):
+ *   SASL_PLAINTEXT  PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+ *   SSL             mTLS (ssl.client.auth=required)
+ *   SASL_SSL        PLAIN over TLS: the Event Hubs preset of docs/managed.md
+ * Each good configuration produces and consumes one message; a wrong password
+ * and an untrusted certificate fail with one clear line (describeKafkaError).
+ *
+ * The failing TLS cases use kafkaJsConfig (Kestrel's same TLS/SASL mapping)
+ * with retries off: kafkaClient retries connection errors for ~40 s first.
+ */
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { randomUUID } from 'crypto';
+import { Kafka } from 'kafkajs';
+import { parse as parseYaml } from 'yaml';
+import { kafkaClient, kafkaJsConfig } from '../../src/sources/kafka';
+import { describeKafkaError } from '../../src/sources/kafka-errors';
+import type { KafkaConfig, SaslMechanism } from '../../src/config/types';
+import { startLocalKafka, type LocalKafka } from '../../scripts/kafka-local';
+
+jest.setTimeout(120_000);
+
+const runId = randomUUID().slice(0, 8);
+let broker: LocalKafka;
+let sec: NonNullable<LocalKafka['security']>;
+
+function config(brokers: string, extra: Partial<KafkaConfig>): KafkaConfig {
+  return {
+    brokers: [brokers],
+    clientId: `kestrel-sec-${runId}`,
+    groupId: `kestrel-sec-${runId}`,
+    inputTopics: [],
+    fromBeginning: true,
+    connectionTimeoutMs: 5000,
+    sessionTimeoutMs: 10_000,
+    ...extra,
+  };
+}
+
+/** Create a topic, produce one message, read it back with a fresh consumer group. */
+async function roundTrip(kafka: Kafka, label: string, metadataMaxAge?: number): Promise<string> {
+  const topic = `sec-${label}-${runId}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = kafka.producer({ metadataMaxAge });
+  await producer.connect();
+  await producer.send({ topic, messages: [{ value: `hello ${label}` }] });
+  await producer.disconnect();
+  const consumer = kafka.consumer({ groupId: `g-${label}-${runId}`, metadataMaxAge, sessionTimeout: 10_000 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no message on ${topic} within 30 s`)), 30_000);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          clearTimeout(timer);
+          resolve(message.value!.toString());
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Connect an admin with Kestrel's config mapping, retries off; the error's one line. */
+async function failureLine(cfg: KafkaConfig): Promise<string> {
+  const kafka = new Kafka({ ...kafkaJsConfig(cfg), retry: { retries: 0 } });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+  } catch (e) {
+    return describeKafkaError(e);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  throw new Error('connected although it should have failed');
+}
+
+beforeAll(async () => {
+  broker = await startLocalKafka({ quickJit: true, security: true });
+  sec = broker.security!;
+});
+
+afterAll(async () => {
+  await broker?.stop({ graceful: false });
+});
+
+describe('SASL_PLAINTEXT listener', () => {
+  test.each<[SaslMechanism, 'plain' | 'scram']>([
+    ['plain', 'plain'],
+    ['scram-sha-256', 'scram'],
+    ['scram-sha-512', 'scram'],
+  ])('%s: produce and consume one message', async (mechanism, user) => {
+    const kafka = kafkaClient(config(sec.listeners.saslPlaintext, { sasl: { mechanism, ...sec.users[user] } }));
+    expect(await roundTrip(kafka, mechanism)).toBe(`hello ${mechanism}`);
+  });
+
+  test('a wrong PLAIN password fails with one clear line', async () => {
+    const line = await failureLine(config(sec.listeners.saslPlaintext, { sasl: { mechanism: 'plain', username: 'kestrel', password: 'wrong' } }));
+    expect(line).toBe('Kafka SASL PLAIN authentication failed: Authentication failed: Invalid username or password (check kafka.sasl username, password and mechanism)');
+  });
+
+  test('a wrong SCRAM-SHA-512 password fails with one clear line', async () => {
+    const line = await failureLine(config(sec.listeners.saslPlaintext, { sasl: { mechanism: 'scram-sha-512', username: 'kestrel-scram', password: 'wrong' } }));
+    expect(line).toBe(
+      'Kafka SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512 (check kafka.sasl username, password and mechanism)',
+    );
+  });
+});
+
+describe('SSL listener with client certificates (mTLS)', () => {
+  test('trusted CA + client certificate: produce and consume one message', async () => {
+    const kafka = kafkaClient(
+      config(sec.listeners.ssl, { ssl: { rejectUnauthorized: true, caFile: sec.tls.caFile, certFile: sec.tls.clientCertFile, keyFile: sec.tls.clientKeyFile } }),
+    );
+    expect(await roundTrip(kafka, 'mtls')).toBe('hello mtls');
+  });
+
+  test("a broker certificate from an untrusted CA fails with one clear line", async () => {
+    const line = await failureLine(
+      config(sec.listeners.ssl, { ssl: { rejectUnauthorized: true, caFile: sec.tls.rogueCaFile, certFile: sec.tls.clientCertFile, keyFile: sec.tls.clientKeyFile } }),
+    );
+    expect(line).toBe("Kafka TLS: the broker's certificate is not trusted (Connection error: unable to verify the first certificate); check kafka.ssl.ca_file");
+  });
+
+  test('a client certificate from an untrusted CA fails with one clear line', async () => {
+    const line = await failureLine(
+      config(sec.listeners.ssl, { ssl: { rejectUnauthorized: true, caFile: sec.tls.caFile, certFile: sec.tls.rogueClientCertFile, keyFile: sec.tls.rogueClientKeyFile } }),
+    );
+    expect(line).toBe(
+      'Kafka TLS: the broker refused the client certificate (alert: certificate unknown); check kafka.ssl.cert_file/key_file and that the broker trusts their CA',
+    );
+  });
+
+  test('no client certificate fails with one clear line', async () => {
+    const line = await failureLine(config(sec.listeners.ssl, { ssl: { rejectUnauthorized: true, caFile: sec.tls.caFile } }));
+    expect(line).toBe('Kafka TLS: the broker refused the client certificate (alert: bad certificate); check kafka.ssl.cert_file/key_file and that the broker trusts their CA');
+  });
+});
+
+describe('SASL_SSL listener: the Event Hubs preset', () => {
+  /** The YAML block of docs/managed.md between the event-hubs-preset markers. */
+  function presetFromDocs(): { kafka: Record<string, any> } {
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'managed.md'), 'utf8');
+    const m = /<!-- event-hubs-preset -->\s*```yaml\n([\s\S]*?)```/.exec(doc);
+    if (!m) throw new Error('docs/managed.md has no <!-- event-hubs-preset --> yaml block');
+    return parseYaml(m[1]);
+  }
+
+  test('the documented preset says PLAIN, $ConnectionString, TLS and a metadata refresh under 240 s', () => {
+    const { kafka } = presetFromDocs();
+    expect(kafka.brokers).toEqual(['<namespace>.servicebus.windows.net:9093']);
+    expect(kafka.ssl).toBe(true);
+    expect(kafka.sasl).toEqual({ mechanism: 'plain', username: '$ConnectionString' });
+    expect(kafka.metadata_max_age_ms).toBe(180000);
+    expect(kafka.metadata_max_age_ms).toBeLessThan(240_000);
+  });
+
+  test('the preset (broker and CA swapped for the local listener) produces and consumes', async () => {
+    const { kafka: preset } = presetFromDocs();
+    // What the preset decodes to, with the local listener, its test CA and a connection string as password.
+    const cfg = config(sec.listeners.saslSsl, {
+      ssl: { rejectUnauthorized: true, caFile: sec.tls.caFile },
+      sasl: { mechanism: preset.sasl.mechanism, username: preset.sasl.username, password: sec.users.eventHubs.password },
+    });
+    expect(await roundTrip(kafkaClient(cfg), 'eventhubs', preset.metadata_max_age_ms)).toBe('hello eventhubs');
+  });
+
+  test('a wrong connection string fails with one clear line', async () => {
+    const line = await failureLine(
+      config(sec.listeners.saslSsl, {
+        ssl: { rejectUnauthorized: true, caFile: sec.tls.caFile },
+        sasl: { mechanism: 'plain', username: '$ConnectionString', password: 'Endpoint=sb://kestrel-test.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=d3Jvbmc=' },
+      }),
+    );
+    expect(line).toBe('Kafka SASL PLAIN authentication failed: Authentication failed: Invalid username or password (check kafka.sasl username, password and mechanism)');
+  });
+
+  test('SASL without TLS against the TLS listener fails with one clear line', async () => {
+    const line = await failureLine(config(sec.listeners.saslSsl, { sasl: { mechanism: 'plain', ...sec.users.plain } }));
+    expect(line).toBe('Kafka broker closed the connection during the handshake (a TLS or SASL listener reached without kafka.ssl or kafka.sasl?)');
+  });
+});
