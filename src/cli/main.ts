@@ -8,12 +8,14 @@ import { serveCommand } from './serve';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
 import { fieldsCommand, rulesCommand } from './list';
 import { runCommand } from './run';
+import { PAYLOAD_FORMATS, type PayloadFormat } from '../decode/envelope';
 
 const HELP = `kestrel ${VERSION}: Falco-compatible detection for Kubernetes audit events
 
 Usage:
   kestrel run    [-r FILE|DIR]... [-i FILE|-] [--json] [--rule-matching first|all]
                  [--source k8s_audit|k8s_admission] [--min-priority P] [--max-event-bytes N]
+                 [--format F]
   kestrel check  [-r FILE|DIR]...
   kestrel rules  [-r FILE|DIR]...
   kestrel fields [--source SOURCE]
@@ -29,6 +31,9 @@ Usage:
   --rule-matching  first (Falco's default: at most one alert per event) or all
   --source         event source of the input (default k8s_audit)
   --min-priority   skip rules below this priority (default debug)
+  --format         how each document is wrapped, as a Kafka input's format: auto, event,
+                   eventlist, lines, fluentbit, vector, cloudwatch, gke, aks, ovh
+                   (default: plain audit documents; docs/managed.md). gzip: pipe through zcat.
   -h, --help       this help;  -v, --version  the version
 `;
 
@@ -56,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
       source: { type: 'string' },
       'min-priority': { type: 'string' },
       'max-event-bytes': { type: 'string' },
+      format: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -80,7 +86,9 @@ export async function main(argv: string[]): Promise<number> {
         maxEventBytes = Number(values['max-event-bytes']);
         if (!Number.isInteger(maxEventBytes) || maxEventBytes <= 0) throw new UsageError('--max-event-bytes must be a positive integer');
       }
-      return runCommand({ rules, input: values.input, json: values.json ?? false, ruleMatching: matching, source, minPriority, maxEventBytes });
+      const format = values.format as PayloadFormat | undefined;
+      if (format !== undefined && !PAYLOAD_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${PAYLOAD_FORMATS.join(', ')}, not '${format}'`);
+      return runCommand({ rules, input: values.input, json: values.json ?? false, ruleMatching: matching, source, minPriority, maxEventBytes, format });
     }
     case 'check':
       return checkCommand(rules);

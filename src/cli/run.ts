@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { DocumentSplitter, DEFAULT_SPLITTER_OPTIONS } from '../decode/documents';
 import { decodeDocument } from '../decode/events';
+import { decodeText, type PayloadFormat } from '../decode/envelope';
 import { alertJson, alertText, type Alert } from '../engine/alert';
 import { loadRuleset } from '../engine/load';
 import type { RuleMatching } from '../engine/ruleset';
@@ -17,12 +18,16 @@ export interface RunOptions {
   source: string;
   minPriority?: Priority;
   maxEventBytes?: number;
+  /** Decode each document as a Kafka payload in this envelope format (managed-Kubernetes records...). */
+  format?: PayloadFormat;
 }
 
 export interface RunSummary {
   documents: number;
   events: number;
   rejected: number;
+  /** Records an envelope skipped on purpose (CloudWatch control messages, unselected AKS categories, duplicates). */
+  skipped?: number;
   alerts: number;
   byRule: Map<string, number>;
   byPriority: Map<Priority, number>;
@@ -42,12 +47,21 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const handle = (docs: ReturnType<DocumentSplitter['push']>) => {
     for (const doc of docs) {
       summary.documents++;
-      const decoded = doc.ok ? decodeDocument(doc.text, opts.source, host) : doc;
+      const decoded = !doc.ok
+        ? doc
+        : opts.format
+          ? decodeText(doc.text, { format: opts.format, source: opts.source, hostname: host, partialRecords: true })
+          : decodeDocument(doc.text, opts.source, host);
       if (!decoded.ok) {
         summary.rejected++;
         err.write(`kestrel: ${label}:${doc.line}: rejected: ${decoded.reason}\n`);
         continue;
       }
+      for (const r of decoded.rejected ?? []) {
+        summary.rejected++;
+        err.write(`kestrel: ${label}:${doc.line}: record ${r.recordIndex} rejected: ${r.reason}\n`);
+      }
+      if (decoded.skipped?.length) summary.skipped = (summary.skipped ?? 0) + decoded.skipped.length;
       for (const ev of decoded.events) {
         summary.events++;
         for (const alert of ruleset.evaluate({ ...ev, num: summary.events })) {
@@ -85,7 +99,8 @@ function count(s: RunSummary, a: Alert): void {
 }
 
 export function formatSummary(s: RunSummary): string {
-  let text = `kestrel: ${s.events} events read, ${s.rejected} rejected, ${s.alerts} alerts\n`;
+  const skipped = s.skipped ? `, ${s.skipped} records skipped` : '';
+  let text = `kestrel: ${s.events} events read, ${s.rejected} rejected${skipped}, ${s.alerts} alerts\n`;
   if (s.byRule.size > 0) {
     text += 'alerts by rule:\n';
     for (const [rule, n] of [...s.byRule].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) text += `  ${n}\t${rule}\n`;
