@@ -11,9 +11,17 @@
  * The failing TLS cases use kafkaJsConfig (Kestrel's same TLS/SASL mapping)
  * with retries off: kafkaClient retries connection errors for ~40 s first.
  */
-import { readFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { hostname, tmpdir } from 'os';
 import { join } from 'path';
 import { randomUUID } from 'crypto';
+import { PassThrough } from 'stream';
+import { gzipSync } from 'zlib';
+import { runCommand } from '../../src/cli/run';
+import { decodePayload, type PayloadFormat } from '../../src/decode/envelope';
+import { alertJson } from '../../src/engine/alert';
+import { loadRuleset } from '../../src/engine/load';
+import { describeWithShared, MANAGED, UPSTREAM } from '../managed/shared';
 import { Kafka } from 'kafkajs';
 import { parse as parseYaml } from 'yaml';
 import { kafkaClient, kafkaJsConfig } from '../../src/sources/kafka';
@@ -190,5 +198,84 @@ describe('SASL_SSL listener: the Event Hubs preset', () => {
   test('SASL without TLS against the TLS listener fails with one clear line', async () => {
     const line = await failureLine(config(sec.listeners.saslSsl, { sasl: { mechanism: 'plain', ...sec.users.plain } }));
     expect(line).toBe('Kafka broker closed the connection during the handshake (a TLS or SASL listener reached without kafka.ssl or kafka.sasl?)');
+  });
+});
+
+/**
+ * The managed samples, each in its envelope, produced to the broker over the
+ * Event Hubs-shaped listener and consumed back: decoding each message (format
+ * auto, as a Kafka input) and evaluating it gives the same alerts, byte for
+ * byte, as `kestrel run --format` on the sample file.
+ */
+describeWithShared(MANAGED)('managed samples through the SASL_SSL listener', () => {
+  test('every envelope gives the same alerts as kestrel run on the file', async () => {
+    const base = [join(UPSTREAM, 'k8s_audit_rules.yaml')];
+    const gke = [...base, join(UPSTREAM, 'k8s_audit_rules_gke.yaml')];
+    const tmp = mkdtempSync(join(tmpdir(), 'kestrel-managed-kafka-'));
+    try {
+      // EKS has no real sample: the AKS sample's audit events in a subscription message of an EKS log group.
+      const aks = JSON.parse(readFileSync(join(MANAGED, 'k8saudit-aks/sysdiglabs-aks-audit-log/event.json'), 'utf8'));
+      const eksFile = join(tmp, 'eks-subscription.json');
+      writeFileSync(eksFile, JSON.stringify({
+        messageType: 'DATA_MESSAGE', owner: '1', logGroup: '/aws/eks/shop/cluster', logStream: 'kube-apiserver-audit-1', subscriptionFilters: ['k'],
+        logEvents: aks.records.map((r: any, i: number) => ({ id: String(i), timestamp: 1588954577000 + i, message: r.properties.log.trimEnd() })),
+      }));
+      const gkeDir = join(MANAGED, 'k8saudit-gke/gke-labs-kube-agents');
+      const cases: { file: string; format: PayloadFormat; rules: string[]; value: Buffer }[] = [
+        { file: join(MANAGED, 'k8saudit-aks/sysdiglabs-aks-audit-log/event.json'), format: 'aks', rules: base, value: readFileSync(join(MANAGED, 'k8saudit-aks/sysdiglabs-aks-audit-log/event.json')) },
+        { file: eksFile, format: 'cloudwatch', rules: base, value: gzipSync(readFileSync(eksFile)) },
+        ...['human_denied.json', 'human_exec.json', 'human_patch.json', 'kubelet_bootstrap.json', 'serviceaccount.json', 'unauthenticated_bot.json'].map((f) => ({
+          file: join(gkeDir, f), format: 'gke' as PayloadFormat, rules: gke, value: readFileSync(join(gkeDir, f)),
+        })),
+      ];
+
+      const kafka = kafkaClient(config(sec.listeners.saslSsl, { ssl: { rejectUnauthorized: true, caFile: sec.tls.caFile }, sasl: { mechanism: 'plain', ...sec.users.eventHubs } }));
+      const topic = `managed-${runId}`;
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      await admin.disconnect();
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, messages: cases.map((c, i) => ({ key: String(i), value: c.value })) });
+      await producer.disconnect();
+      const received = new Map<number, Buffer>();
+      const consumer = kafka.consumer({ groupId: `managed-${runId}`, sessionTimeout: 10_000 });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`got ${received.size} of ${cases.length} messages in 30 s`)), 30_000);
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            received.set(Number(message.key!.toString()), message.value!);
+            if (received.size === cases.length) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        });
+      });
+      await consumer.disconnect();
+
+      const host = hostname();
+      let total = 0;
+      for (const [i, c] of cases.entries()) {
+        const { ruleset } = loadRuleset(c.rules, { ruleMatching: 'first', hostname: host });
+        const decoded = decodePayload(received.get(i)!, { format: 'auto', source: 'k8s_audit', hostname: host, maxBytes: 1 << 20 });
+        if (!decoded.ok) throw new Error(`${c.file}: ${decoded.reason}`);
+        let num = 0;
+        const viaKafka = decoded.events.flatMap((ev) => ruleset!.evaluate({ ...ev, num: ++num }).map((a) => alertJson(a))).join('\n');
+        const out = new PassThrough();
+        let text = '';
+        out.on('data', (d) => (text += d));
+        await runCommand({ rules: c.rules, input: c.file, json: true, ruleMatching: 'first', source: 'k8s_audit', format: c.format }, out, new PassThrough());
+        expect([c.file, viaKafka]).toEqual([c.file, text.trimEnd()]);
+        total += viaKafka === '' ? 0 : viaKafka.split('\n').length;
+      }
+      // 13 (AKS) + 13 (the same events from EKS) + 5 GKE (serviceaccount is allowed by the overlay).
+      expect(total).toBe(31);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
