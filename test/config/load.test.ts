@@ -111,7 +111,7 @@ describe('config: one clear error naming the key', () => {
     [BASE + 'workers: {count: 0}', 'config: workers.count: must be an integer from 1 to 256'],
     [BASE + 'workers: {max_in_flight_messages: 1.5}', 'config: workers.max_in_flight_messages: must be an integer >= 1'],
     [BASE + 'delivery: {mode: twice}', 'config: delivery.mode: must be one of at_least_once, exactly_once (got "twice")'],
-    [BASE + 'input: {format: xml}', 'config: input.format: must be one of auto, event, eventlist, lines, fluentbit, vector (got "xml")'],
+    [BASE + 'input: {format: xml}', 'config: input.format: must be one of auto, event, eventlist, lines, fluentbit, vector, cloudwatch, gke, aks, ovh (got "xml")'],
     [BASE.replace('paths: [rules/]', 'paths: [rules/]\n  min_priority: loud'), 'config: rules.min_priority: must be a Falco priority (emergency, alert, critical, error, warning, notice, informational, debug), got "loud"'],
     [BASE.replace('paths: [rules/]', 'paths: []'), 'config: rules.paths: must be a non-empty list of rule files or folders'],
     [BASE.replace('{ topic: alerts }', '{ key: rule }'), 'config: sinks.kafka.topic: is required'],
