@@ -30,18 +30,332 @@ function core(obj: Record<string, unknown>) {
 describeWithShared(MANAGED)('GKE LogEntry samples -> audit Events', () => {
   // [sample, cluster, Event without kind/apiVersion/bodies/annotations]
   const cases: [string, string, Record<string, unknown>][] = [
-  ['gke-labs-kube-agents/delete_call.json', "prod-1", {"level":"RequestResponse","auditID":"fb041e37-b9e3-4203-8dd1-af6f4c1b5574","stage":"ResponseComplete","requestURI":"/core/v1/namespaces/gke-gmp-system/pods/collector-9gt27","verb":"delete","user":{"username":"system:node:gke-prod-1-pool-1-abcd1234-node"},"sourceIPs":["203.0.113.10"],"userAgent":"kubelet/v1.35.7 (linux/amd64) kubernetes/532e3c3","objectRef":{"apiGroup":"core","apiVersion":"v1","namespace":"gke-gmp-system","resource":"pods","name":"collector-9gt27"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2026-09-15T22:57:16.658605Z","stageTimestamp":"2026-09-15T22:57:16.658605Z"}],
-  ['gke-labs-kube-agents/failed_aborted.json', "prod-1", {"level":"RequestResponse","auditID":"c31ecfc1-d3bd-48dc-bb6f-e5d59d73a2d2","stage":"ResponseComplete","requestURI":"/coordination.k8s.io/v1/namespaces/kube-system/leases/gke-spiffe-controller-c4afa9e1-2626-4975-903d-57c6936e78f9","verb":"create","user":{"username":"system:gke-spiffe-controller"},"sourceIPs":["203.0.113.10"],"userAgent":"gke_spiffe_controller/v0.0.0 (linux/amd64) kubernetes/$Format","objectRef":{"apiGroup":"coordination.k8s.io","apiVersion":"v1","namespace":"kube-system","resource":"leases","name":"gke-spiffe-controller-c4afa9e1-2626-4975-903d-57c6936e78f9"},"responseStatus":{"metadata":{},"status":"Failure","code":409,"reason":"Aborted","message":"leases.coordination.k8s.io \"gke-spiffe-controller-c4afa9e1-2626-4975-903d-57c6936e78f9\" already exists"},"requestReceivedTimestamp":"2026-09-15T22:57:18.027049Z","stageTimestamp":"2026-09-15T22:57:18.027049Z"}],
-  ['gke-labs-kube-agents/human_denied.json', "prod-1", {"level":"RequestResponse","auditID":"fe6ca30b-887e-4bfd-84a9-444c7b33ef0e","stage":"ResponseComplete","requestURI":"/core/v1/namespaces/default/pods/crashloop-probe","verb":"create","user":{"username":"engineer@example.com"},"sourceIPs":["203.0.113.10"],"userAgent":"kubectl/v1.36.3 (linux/amd64) kubernetes/0f29094","objectRef":{"apiGroup":"core","apiVersion":"v1","namespace":"default","resource":"pods","name":"crashloop-probe"},"responseStatus":{"metadata":{},"status":"Failure","code":403,"reason":"PermissionDenied","message":"pods \"crashloop-probe\" is forbidden: failed quota: default-quota: must specify limits.cpu for: crashloop-probe; limits.memory for: crashloop-probe; requests.cpu for: crashloop-probe; requests.memory for: crashloop-probe"},"requestReceivedTimestamp":"2026-08-18T20:36:19.032809Z","stageTimestamp":"2026-08-18T20:36:19.032809Z"}],
-  ['gke-labs-kube-agents/human_exec.json', "prod-1", {"level":"Request","auditID":"c1d9f0a7-2e64-4f1b-9a35-6be2f0c4d871","stage":"ResponseStarted","requestURI":"/core/v1/namespaces/kubeagents-system/pods/standalone-replay-7d9c8b6f5-xk2mq/exec","verb":"create","user":{"username":"engineer@example.com"},"sourceIPs":["203.0.113.10"],"userAgent":"kubectl/v1.36.4 (linux/amd64) kubernetes/bb826b1","objectRef":{"apiGroup":"core","apiVersion":"v1","namespace":"kubeagents-system","resource":"pods","name":"standalone-replay-7d9c8b6f5-xk2mq","subresource":"exec"},"responseStatus":{"metadata":{},"code":101},"requestReceivedTimestamp":"2026-09-04T20:44:41.302887Z","stageTimestamp":"2026-09-04T20:44:41.302887Z"}],
-  ['gke-labs-kube-agents/human_patch.json', "prod-1", {"level":"RequestResponse","auditID":"804a823a-b500-4283-83f6-494ba93d5d39","stage":"ResponseComplete","requestURI":"/apps/v1/namespaces/kubeagents-system/deployments/standalone-replay","verb":"patch","user":{"username":"engineer@example.com"},"sourceIPs":["203.0.113.10"],"userAgent":"kubectl/v1.36.4 (linux/amd64) kubernetes/bb826b1","objectRef":{"apiGroup":"apps","apiVersion":"v1","namespace":"kubeagents-system","resource":"deployments","name":"standalone-replay"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2026-09-04T20:41:03.889214Z","stageTimestamp":"2026-09-04T20:41:03.889214Z"}],
-  ['gke-labs-kube-agents/kubelet_bootstrap.json', "prod-1", {"level":"RequestResponse","auditID":"22b05738-62a2-434b-9e67-692f39ba004e","stage":"ResponseComplete","requestURI":"/certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A","verb":"create","user":{"username":"kubelet-nodepool-bootstrap"},"sourceIPs":["203.0.113.10"],"userAgent":"gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format","objectRef":{"apiGroup":"certificates.k8s.io","apiVersion":"v1","resource":"certificatesigningrequests","name":"node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A"},"responseStatus":{"metadata":{},"code":201},"requestReceivedTimestamp":"2026-09-15T22:57:08.216985Z","stageTimestamp":"2026-09-15T22:57:08.216985Z"}],
-  ['gke-labs-kube-agents/serviceaccount.json', "prod-1", {"level":"RequestResponse","auditID":"79d059a0-e312-4826-ad22-eac31439d6c6","stage":"ResponseComplete","requestURI":"/coordination.k8s.io/v1/namespaces/kube-system/leases/gke-gateway-leader-election","verb":"update","user":{"username":"service-000000000000@container-engine-robot.iam.gserviceaccount.com"},"sourceIPs":["203.0.113.10"],"userAgent":"Google GKE Gateway Controller","objectRef":{"apiGroup":"coordination.k8s.io","apiVersion":"v1","namespace":"kube-system","resource":"leases","name":"gke-gateway-leader-election"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2026-09-15T22:57:20.408882Z","stageTimestamp":"2026-09-15T22:57:20.408882Z"}],
-  ['gke-labs-kube-agents/system_success.json', "prod-1", {"level":"RequestResponse","auditID":"4897b84f-253e-4744-a131-0204b1521d1d","stage":"ResponseComplete","requestURI":"/core/v1/namespaces/kube-system/configmaps/dpv2-fast-start-config","verb":"patch","user":{"username":"system:anet-controller-manager"},"sourceIPs":["203.0.113.10"],"userAgent":"faststart/v0.0.0 (linux/arm64) kubernetes/$Format/anet-controller-manager/1119e51","objectRef":{"apiGroup":"core","apiVersion":"v1","namespace":"kube-system","resource":"configmaps","name":"dpv2-fast-start-config"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2026-09-15T22:57:18.905239Z","stageTimestamp":"2026-09-15T22:57:18.905239Z"}],
-  ['gke-labs-kube-agents/unauthenticated_bot.json', "prod-1", {"level":"RequestResponse","auditID":"d8ab2ed7-dabc-4b9b-94e4-8e61c24fe8fa","stage":"ResponseComplete","requestURI":"/core/templates/preview","verb":"create","user":{},"sourceIPs":["203.0.113.10"],"userAgent":"Mozilla/5.0 (compatible; KimiBot/1.0; +https://kimi.ai/)","responseStatus":{"metadata":{},"code":401,"status":"Failure","message":"Unauthorized","reason":"Unauthorized"},"requestReceivedTimestamp":"2026-09-15T19:53:00.533800Z","stageTimestamp":"2026-09-15T19:53:00.533800Z"}],
-  ['khi/container_recorder_test_1_1.yaml', "sample-cluster", {"level":"RequestResponse","auditID":"85371f7c-2383-4041-96e8-dad63d2d1990","stage":"ResponseComplete","requestURI":"/core/v1/namespaces/1-2-deployment-update/pods/nginx-deployment-surge-8655b4b8c5-xf5f4","verb":"create","user":{"username":"system:serviceaccount:kube-system:replicaset-controller"},"sourceIPs":["172.16.0.3"],"userAgent":"kube-controller-manager/v1.28.14 (linux/amd64) kubernetes/a4ef1a6/system:serviceaccount:kube-system:replicaset-controller","objectRef":{"apiGroup":"core","apiVersion":"v1","namespace":"1-2-deployment-update","resource":"pods","name":"nginx-deployment-surge-8655b4b8c5-xf5f4"},"responseStatus":{"metadata":{},"code":201},"requestReceivedTimestamp":"2024-01-01T01:00:00Z","stageTimestamp":"2024-01-01T01:00:00Z"}],
-  ['khi/container_recorder_test_1_2.yaml', "sample-cluster", {"level":"RequestResponse","auditID":"c7842d26-11fe-446a-b985-b2b67ddbab09","stage":"ResponseComplete","requestURI":"/core/v1/namespaces/1-2-deployment-update/pods/nginx-deployment-surge-8655b4b8c5-xf5f4/status","verb":"patch","user":{"username":"system:node:gke-sample-cluster-default-abcdefgh-abcd"},"sourceIPs":["10.146.0.7"],"userAgent":"kubelet/v1.28.14 (linux/amd64) kubernetes/a4ef1a6","objectRef":{"apiGroup":"core","apiVersion":"v1","namespace":"1-2-deployment-update","resource":"pods","name":"nginx-deployment-surge-8655b4b8c5-xf5f4","subresource":"status"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2024-01-01T01:00:00Z","stageTimestamp":"2024-01-01T01:00:00Z"}],
-  ['khi/container_recorder_test_1_3.yaml', "sample-cluster", {"level":"RequestResponse","auditID":"7bf65423-5d85-43a0-aaf7-30a2ce7475df","stage":"ResponseComplete","requestURI":"/core/v1/namespaces/1-2-deployment-update/pods/nginx-deployment-surge-8655b4b8c5-xf5f4/status","verb":"patch","user":{"username":"system:node:gke-sample-cluster-default-abcdefgh-abcd"},"sourceIPs":["10.146.0.7"],"userAgent":"kubelet/v1.28.14 (linux/amd64) kubernetes/a4ef1a6","objectRef":{"apiGroup":"core","apiVersion":"v1","namespace":"1-2-deployment-update","resource":"pods","name":"nginx-deployment-surge-8655b4b8c5-xf5f4","subresource":"status"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2024-01-01T01:00:00Z","stageTimestamp":"2024-01-01T01:00:00Z"}],
+    ['gke-labs-kube-agents/delete_call.json', 'prod-1', {
+      "level": "RequestResponse",
+      "auditID": "fb041e37-b9e3-4203-8dd1-af6f4c1b5574",
+      "stage": "ResponseComplete",
+      "requestURI": "/core/v1/namespaces/gke-gmp-system/pods/collector-9gt27",
+      "verb": "delete",
+      "user": {
+        "username": "system:node:gke-prod-1-pool-1-abcd1234-node"
+      },
+      "sourceIPs": [
+        "203.0.113.10"
+      ],
+      "userAgent": "kubelet/v1.35.7 (linux/amd64) kubernetes/532e3c3",
+      "objectRef": {
+        "apiGroup": "core",
+        "apiVersion": "v1",
+        "namespace": "gke-gmp-system",
+        "resource": "pods",
+        "name": "collector-9gt27"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "code": 200
+      },
+      "requestReceivedTimestamp": "2026-09-15T22:57:16.658605Z",
+      "stageTimestamp": "2026-09-15T22:57:16.658605Z"
+    }],
+    ['gke-labs-kube-agents/failed_aborted.json', 'prod-1', {
+      "level": "RequestResponse",
+      "auditID": "c31ecfc1-d3bd-48dc-bb6f-e5d59d73a2d2",
+      "stage": "ResponseComplete",
+      "requestURI": "/coordination.k8s.io/v1/namespaces/kube-system/leases/gke-spiffe-controller-c4afa9e1-2626-4975-903d-57c6936e78f9",
+      "verb": "create",
+      "user": {
+        "username": "system:gke-spiffe-controller"
+      },
+      "sourceIPs": [
+        "203.0.113.10"
+      ],
+      "userAgent": "gke_spiffe_controller/v0.0.0 (linux/amd64) kubernetes/$Format",
+      "objectRef": {
+        "apiGroup": "coordination.k8s.io",
+        "apiVersion": "v1",
+        "namespace": "kube-system",
+        "resource": "leases",
+        "name": "gke-spiffe-controller-c4afa9e1-2626-4975-903d-57c6936e78f9"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "status": "Failure",
+        "code": 409,
+        "reason": "Aborted",
+        "message": "leases.coordination.k8s.io \"gke-spiffe-controller-c4afa9e1-2626-4975-903d-57c6936e78f9\" already exists"
+      },
+      "requestReceivedTimestamp": "2026-09-15T22:57:18.027049Z",
+      "stageTimestamp": "2026-09-15T22:57:18.027049Z"
+    }],
+    ['gke-labs-kube-agents/human_denied.json', 'prod-1', {
+      "level": "RequestResponse",
+      "auditID": "fe6ca30b-887e-4bfd-84a9-444c7b33ef0e",
+      "stage": "ResponseComplete",
+      "requestURI": "/core/v1/namespaces/default/pods/crashloop-probe",
+      "verb": "create",
+      "user": {
+        "username": "engineer@example.com"
+      },
+      "sourceIPs": [
+        "203.0.113.10"
+      ],
+      "userAgent": "kubectl/v1.36.3 (linux/amd64) kubernetes/0f29094",
+      "objectRef": {
+        "apiGroup": "core",
+        "apiVersion": "v1",
+        "namespace": "default",
+        "resource": "pods",
+        "name": "crashloop-probe"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "status": "Failure",
+        "code": 403,
+        "reason": "PermissionDenied",
+        "message": "pods \"crashloop-probe\" is forbidden: failed quota: default-quota: must specify limits.cpu for: crashloop-probe; limits.memory for: crashloop-probe; requests.cpu for: crashloop-probe; requests.memory for: crashloop-probe"
+      },
+      "requestReceivedTimestamp": "2026-08-18T20:36:19.032809Z",
+      "stageTimestamp": "2026-08-18T20:36:19.032809Z"
+    }],
+    ['gke-labs-kube-agents/human_exec.json', 'prod-1', {
+      "level": "Request",
+      "auditID": "c1d9f0a7-2e64-4f1b-9a35-6be2f0c4d871",
+      "stage": "ResponseStarted",
+      "requestURI": "/core/v1/namespaces/kubeagents-system/pods/standalone-replay-7d9c8b6f5-xk2mq/exec",
+      "verb": "create",
+      "user": {
+        "username": "engineer@example.com"
+      },
+      "sourceIPs": [
+        "203.0.113.10"
+      ],
+      "userAgent": "kubectl/v1.36.4 (linux/amd64) kubernetes/bb826b1",
+      "objectRef": {
+        "apiGroup": "core",
+        "apiVersion": "v1",
+        "namespace": "kubeagents-system",
+        "resource": "pods",
+        "name": "standalone-replay-7d9c8b6f5-xk2mq",
+        "subresource": "exec"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "code": 101
+      },
+      "requestReceivedTimestamp": "2026-09-04T20:44:41.302887Z",
+      "stageTimestamp": "2026-09-04T20:44:41.302887Z"
+    }],
+    ['gke-labs-kube-agents/human_patch.json', 'prod-1', {
+      "level": "RequestResponse",
+      "auditID": "804a823a-b500-4283-83f6-494ba93d5d39",
+      "stage": "ResponseComplete",
+      "requestURI": "/apps/v1/namespaces/kubeagents-system/deployments/standalone-replay",
+      "verb": "patch",
+      "user": {
+        "username": "engineer@example.com"
+      },
+      "sourceIPs": [
+        "203.0.113.10"
+      ],
+      "userAgent": "kubectl/v1.36.4 (linux/amd64) kubernetes/bb826b1",
+      "objectRef": {
+        "apiGroup": "apps",
+        "apiVersion": "v1",
+        "namespace": "kubeagents-system",
+        "resource": "deployments",
+        "name": "standalone-replay"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "code": 200
+      },
+      "requestReceivedTimestamp": "2026-09-04T20:41:03.889214Z",
+      "stageTimestamp": "2026-09-04T20:41:03.889214Z"
+    }],
+    ['gke-labs-kube-agents/kubelet_bootstrap.json', 'prod-1', {
+      "level": "RequestResponse",
+      "auditID": "22b05738-62a2-434b-9e67-692f39ba004e",
+      "stage": "ResponseComplete",
+      "requestURI": "/certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A",
+      "verb": "create",
+      "user": {
+        "username": "kubelet-nodepool-bootstrap"
+      },
+      "sourceIPs": [
+        "203.0.113.10"
+      ],
+      "userAgent": "gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format",
+      "objectRef": {
+        "apiGroup": "certificates.k8s.io",
+        "apiVersion": "v1",
+        "resource": "certificatesigningrequests",
+        "name": "node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "code": 201
+      },
+      "requestReceivedTimestamp": "2026-09-15T22:57:08.216985Z",
+      "stageTimestamp": "2026-09-15T22:57:08.216985Z"
+    }],
+    ['gke-labs-kube-agents/serviceaccount.json', 'prod-1', {
+      "level": "RequestResponse",
+      "auditID": "79d059a0-e312-4826-ad22-eac31439d6c6",
+      "stage": "ResponseComplete",
+      "requestURI": "/coordination.k8s.io/v1/namespaces/kube-system/leases/gke-gateway-leader-election",
+      "verb": "update",
+      "user": {
+        "username": "service-000000000000@container-engine-robot.iam.gserviceaccount.com"
+      },
+      "sourceIPs": [
+        "203.0.113.10"
+      ],
+      "userAgent": "Google GKE Gateway Controller",
+      "objectRef": {
+        "apiGroup": "coordination.k8s.io",
+        "apiVersion": "v1",
+        "namespace": "kube-system",
+        "resource": "leases",
+        "name": "gke-gateway-leader-election"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "code": 200
+      },
+      "requestReceivedTimestamp": "2026-09-15T22:57:20.408882Z",
+      "stageTimestamp": "2026-09-15T22:57:20.408882Z"
+    }],
+    ['gke-labs-kube-agents/system_success.json', 'prod-1', {
+      "level": "RequestResponse",
+      "auditID": "4897b84f-253e-4744-a131-0204b1521d1d",
+      "stage": "ResponseComplete",
+      "requestURI": "/core/v1/namespaces/kube-system/configmaps/dpv2-fast-start-config",
+      "verb": "patch",
+      "user": {
+        "username": "system:anet-controller-manager"
+      },
+      "sourceIPs": [
+        "203.0.113.10"
+      ],
+      "userAgent": "faststart/v0.0.0 (linux/arm64) kubernetes/$Format/anet-controller-manager/1119e51",
+      "objectRef": {
+        "apiGroup": "core",
+        "apiVersion": "v1",
+        "namespace": "kube-system",
+        "resource": "configmaps",
+        "name": "dpv2-fast-start-config"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "code": 200
+      },
+      "requestReceivedTimestamp": "2026-09-15T22:57:18.905239Z",
+      "stageTimestamp": "2026-09-15T22:57:18.905239Z"
+    }],
+    ['gke-labs-kube-agents/unauthenticated_bot.json', 'prod-1', {
+      "level": "RequestResponse",
+      "auditID": "d8ab2ed7-dabc-4b9b-94e4-8e61c24fe8fa",
+      "stage": "ResponseComplete",
+      "requestURI": "/core/templates/preview",
+      "verb": "create",
+      "user": {},
+      "sourceIPs": [
+        "203.0.113.10"
+      ],
+      "userAgent": "Mozilla/5.0 (compatible; KimiBot/1.0; +https://kimi.ai/)",
+      "responseStatus": {
+        "metadata": {},
+        "code": 401,
+        "status": "Failure",
+        "message": "Unauthorized",
+        "reason": "Unauthorized"
+      },
+      "requestReceivedTimestamp": "2026-09-15T19:53:00.533800Z",
+      "stageTimestamp": "2026-09-15T19:53:00.533800Z"
+    }],
+    ['khi/container_recorder_test_1_1.yaml', 'sample-cluster', {
+      "level": "RequestResponse",
+      "auditID": "85371f7c-2383-4041-96e8-dad63d2d1990",
+      "stage": "ResponseComplete",
+      "requestURI": "/core/v1/namespaces/1-2-deployment-update/pods/nginx-deployment-surge-8655b4b8c5-xf5f4",
+      "verb": "create",
+      "user": {
+        "username": "system:serviceaccount:kube-system:replicaset-controller"
+      },
+      "sourceIPs": [
+        "172.16.0.3"
+      ],
+      "userAgent": "kube-controller-manager/v1.28.14 (linux/amd64) kubernetes/a4ef1a6/system:serviceaccount:kube-system:replicaset-controller",
+      "objectRef": {
+        "apiGroup": "core",
+        "apiVersion": "v1",
+        "namespace": "1-2-deployment-update",
+        "resource": "pods",
+        "name": "nginx-deployment-surge-8655b4b8c5-xf5f4"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "code": 201
+      },
+      "requestReceivedTimestamp": "2024-01-01T01:00:00Z",
+      "stageTimestamp": "2024-01-01T01:00:00Z"
+    }],
+    ['khi/container_recorder_test_1_2.yaml', 'sample-cluster', {
+      "level": "RequestResponse",
+      "auditID": "c7842d26-11fe-446a-b985-b2b67ddbab09",
+      "stage": "ResponseComplete",
+      "requestURI": "/core/v1/namespaces/1-2-deployment-update/pods/nginx-deployment-surge-8655b4b8c5-xf5f4/status",
+      "verb": "patch",
+      "user": {
+        "username": "system:node:gke-sample-cluster-default-abcdefgh-abcd"
+      },
+      "sourceIPs": [
+        "10.146.0.7"
+      ],
+      "userAgent": "kubelet/v1.28.14 (linux/amd64) kubernetes/a4ef1a6",
+      "objectRef": {
+        "apiGroup": "core",
+        "apiVersion": "v1",
+        "namespace": "1-2-deployment-update",
+        "resource": "pods",
+        "name": "nginx-deployment-surge-8655b4b8c5-xf5f4",
+        "subresource": "status"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "code": 200
+      },
+      "requestReceivedTimestamp": "2024-01-01T01:00:00Z",
+      "stageTimestamp": "2024-01-01T01:00:00Z"
+    }],
+    ['khi/container_recorder_test_1_3.yaml', 'sample-cluster', {
+      "level": "RequestResponse",
+      "auditID": "7bf65423-5d85-43a0-aaf7-30a2ce7475df",
+      "stage": "ResponseComplete",
+      "requestURI": "/core/v1/namespaces/1-2-deployment-update/pods/nginx-deployment-surge-8655b4b8c5-xf5f4/status",
+      "verb": "patch",
+      "user": {
+        "username": "system:node:gke-sample-cluster-default-abcdefgh-abcd"
+      },
+      "sourceIPs": [
+        "10.146.0.7"
+      ],
+      "userAgent": "kubelet/v1.28.14 (linux/amd64) kubernetes/a4ef1a6",
+      "objectRef": {
+        "apiGroup": "core",
+        "apiVersion": "v1",
+        "namespace": "1-2-deployment-update",
+        "resource": "pods",
+        "name": "nginx-deployment-surge-8655b4b8c5-xf5f4",
+        "subresource": "status"
+      },
+      "responseStatus": {
+        "metadata": {},
+        "code": 200
+      },
+      "requestReceivedTimestamp": "2024-01-01T01:00:00Z",
+      "stageTimestamp": "2024-01-01T01:00:00Z"
+    }],
   ];
 
   test.each(cases)('%s', (rel, cluster, expected) => {
