@@ -15,24 +15,22 @@ import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Counter, Gauge, Registry } from 'prom-client';
+import pino, { type Logger } from 'pino';
 import { parseDocument } from 'yaml';
-import { alertJson } from '../engine/alert';
-import { RulesetHolder } from '../engine/holder';
-import type { RuleMatching } from '../engine/ruleset';
-import { AlertShaper, type ThrottleOptions } from '../engine/shaping';
-import { alertFilter, deliverToSinks, type AlertFilterOptions, type RoutedSink } from '../engine/shaping-filter';
-import { formatDiagnostic } from '../language/diagnostics';
-import { parsePriority, type Priority } from '../language/priority';
-import { RotatingFileSink, type FsyncPolicy } from '../sinks/file';
-import { HttpSink } from '../sinks/http';
-import { stdoutSink } from '../sinks/stdout';
-import type { AlertSink, OutgoingAlert } from '../sinks/types';
-import { WebhookServer, type WebhookBatch, type WebhookRoute } from '../sources/webhook';
-import { Kafka, logLevel } from 'kafkajs';
 import { ConfigError, Section } from '../config/fields';
-import { startForwarder, type Forwarder } from '../sources/forwarder';
+import type { RuleMatching } from '../engine/ruleset';
+import type { ThrottleOptions } from '../engine/shaping';
+import { parsePriority, type Priority } from '../language/priority';
+import type { Output } from '../pipeline/outputs';
+import { alertFilter, type AlertFilterOptions } from '../pipeline/selection';
+import { Service } from '../pipeline/service';
+import { BreakerSink } from '../sinks/breaker';
+import type { FsyncPolicy } from '../sinks/file';
+import type { AlertSink } from '../sinks/types';
+import type { WebhookRoute } from '../sources/webhook';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
+import { fromServeConfig } from './legacy-bridge';
+import { runService } from './service-command';
 
 export { ConfigError };
 
@@ -403,144 +401,42 @@ export function serveConfigFromArgs(argv: string[]): ServeConfig | 'help' {
 
 export interface ServeHandle {
   port: number;
-  holder: RulesetHolder;
-  server: WebhookServer;
-  shaper: AlertShaper;
-  registry: Registry;
+  service: Service;
+  /** The running ruleset (its hash is the version /readyz reports). */
+  holder: { readonly hash: string };
+  registry: Service['metrics']['registry'];
   /** Reload the rules (what SIGHUP does). */
-  reload(): ReturnType<RulesetHolder['reload']>;
+  reload(): ReturnType<Service['reload']>;
   close(): Promise<void>;
 }
 
 export interface ServeHooks {
-  /** Replace standalone evaluation (forwarder mode: produce to Kafka, acks=all). */
-  deliver?: (batch: WebhookBatch) => Promise<{ alerts?: number } | void>;
-  /** Extra sinks (tests: a capturing sink). */
-  sinks?: RoutedSink[];
-  log?: (line: string) => void;
+  /** Extra outputs (tests: a capturing sink). */
+  sinks?: { sink: AlertSink }[];
+  logger?: Logger;
 }
 
-function readPem(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
-/** Start the webhook server with its sinks; resolves once listening. Throws when the rules do not load. */
+/** Start the webhook service in-process (tests); resolves once listening. */
 export async function startServe(cfg: ServeConfig, hooks: ServeHooks = {}): Promise<ServeHandle> {
-  const log = hooks.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const loaded = RulesetHolder.load(cfg.rules, { ruleMatching: cfg.ruleMatching, minPriority: cfg.minPriority, hostname: cfg.hostname }, log);
-  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-  if (!loaded.holder) {
-    for (const d of errors) log(formatDiagnostic(d));
-    throw new RulesNotLoaded(errors.length);
-  }
-  for (const d of loaded.diagnostics.filter((d) => d.severity === 'warning' && d.message.includes('skipped'))) log(formatDiagnostic(d));
-  const holder = loaded.holder;
-
-  const registry = new Registry();
-  const requests = new Counter({ name: 'kestrel_webhook_requests_total', help: 'Webhook requests by path and HTTP status', labelNames: ['path', 'code'], registers: [registry] });
-  const eventsIn = new Counter({ name: 'kestrel_webhook_events_total', help: 'Events accepted by the webhook, by path', labelNames: ['path'], registers: [registry] });
-  const alertsOut = new Counter({ name: 'kestrel_alerts_total', help: 'Alerts delivered, by rule and priority', labelNames: ['rule', 'priority'], registers: [registry] });
-  const suppressed = new Counter({ name: 'kestrel_alerts_suppressed_total', help: 'Alerts suppressed by throttling (reported in the next alert of the same key)', labelNames: ['rule'], registers: [registry] });
-  new Counter({ name: 'kestrel_rules_reloads_total', help: 'Successful rule reloads', registers: [registry], collect() { this.reset(); this.inc(holder.stats.reloads); } });
-  new Counter({ name: 'kestrel_rules_reload_failures_total', help: 'Rejected rule reloads (old ruleset kept)', registers: [registry], collect() { this.reset(); this.inc(holder.stats.failures); } });
-  new Gauge({ name: 'kestrel_ruleset_info', help: 'The loaded ruleset (hash label)', labelNames: ['hash'], registers: [registry], collect() { this.reset(); this.set({ hash: holder.hash }, 1); } });
-
-  const shaper = new AlertShaper({ staticFields: Object.keys(cfg.fields).length ? cfg.fields : undefined, throttle: cfg.throttle });
-  shaper.onSuppressed = (a) => suppressed.inc({ rule: a.rule });
-
-  const sinks: RoutedSink[] = [...(hooks.sinks ?? [])];
-  const owned: AlertSink[] = [];
-  const add = (sink: AlertSink, f: SinkFilterConfig) => {
-    owned.push(sink);
-    sinks.push({ sink, filter: alertFilter({ ...f.filter, minPriority: f.minPriority }) });
-  };
-  if (cfg.sinks.stdout) add(stdoutSink(cfg.sinks.stdout.minPriority, cfg.sinks.stdout.format), cfg.sinks.stdout);
-  if (cfg.sinks.file) {
-    const f = cfg.sinks.file;
-    add(new RotatingFileSink({ path: f.path, minPriority: f.minPriority, format: f.format, maxBytes: f.maxBytes, keep: f.keep, fsync: f.fsync, fsyncIntervalMs: f.fsyncIntervalMs }), f);
-  }
-  if (cfg.sinks.http) {
-    const h = cfg.sinks.http;
-    const sink = new HttpSink({
-      url: h.url, minPriority: h.minPriority, headers: h.headers, timeoutMs: h.timeoutMs, maxRetryMs: h.maxRetryMs, maxPending: h.maxPending,
-      concurrency: h.concurrency, breaker: h.breaker, ca: h.caFile ? readPem(h.caFile, 'CA file') : undefined, insecureSkipVerify: h.insecureSkipVerify,
-    });
-    sink.breaker.onState = (name, state) => log(`kestrel: sink ${name}: breaker ${state}`);
-    add(sink, h);
-  }
-
-  let num = 0;
-  const standalone = async (batch: WebhookBatch) => {
-    const rs = holder.current; // one ruleset for the whole batch, even across a reload
-    const raw = [];
-    for (const ev of batch.events) raw.push(...rs.evaluate({ ...ev, num: ++num }));
-    const shaped = shaper.shape(raw, batch.route.fields, batch.route.path);
-    const outgoing: OutgoingAlert[] = shaped.map((alert) => ({ alert, json: alertJson(alert), origin: { input: batch.route.path } }));
-    await deliverToSinks(sinks, outgoing);
-    for (const o of outgoing) alertsOut.inc({ rule: o.alert.rule, priority: o.alert.priority });
-    return { alerts: outgoing.length };
-  };
-
-  const tls = cfg.tls
-    ? { cert: readPem(cfg.tls.certFile, 'TLS certificate'), key: readPem(cfg.tls.keyFile, 'TLS key'), clientCa: cfg.tls.clientCaFile ? readPem(cfg.tls.clientCaFile, 'client CA') : undefined }
-    : undefined;
-  const server = new WebhookServer({
-    host: cfg.listen.host,
-    port: cfg.listen.port,
-    routes: cfg.routes,
-    tls,
-    tokens: cfg.tokens,
-    maxBodyBytes: cfg.limits.maxBodyBytes,
-    requestTimeoutMs: cfg.limits.requestTimeoutMs,
-    headersTimeoutMs: cfg.limits.headersTimeoutMs,
-    maxConcurrentRequests: cfg.limits.maxConcurrentRequests,
-    hostname: cfg.hostname,
-    deliver: hooks.deliver ?? standalone,
-    status: () => ({ ready: true, ruleset: holder.hash, reloads: holder.stats.reloads, reload_failures: holder.stats.failures }),
-    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
-    log,
-    onResponse: (path, status, events) => {
-      // Label only known paths: arbitrary request paths must not grow the metric without bound.
-      const known = cfg.routes.some((r) => r.path === path) || path === '/healthz' || path === '/readyz';
-      requests.inc({ path: known ? path : 'other', code: String(status) });
-      if (status === 200 && events > 0) eventsIn.inc({ path }, events);
-    },
+  const extra: Output[] = (hooks.sinks ?? []).map(({ sink }) => {
+    const guarded = new BreakerSink(sink, { timeoutMs: 30_000, errorThresholdPercentage: 50, resetTimeoutMs: 5_000, volumeThreshold: 1 });
+    return { name: sink.name, select: alertFilter({ minPriority: sink.minPriority }), send: (a) => guarded.send(a), breaker: guarded.breaker, close: () => guarded.close() };
   });
-  const port = await server.listen();
-  const stopWatch = cfg.watch ? holder.watch(cfg.watch.debounceMs) : undefined;
-  log(
-    `kestrel: serving ${tls ? 'https' : 'http'}://${cfg.listen.host}:${port} ${cfg.routes.map((r) => `${r.path} (${r.source})`).join(', ')}; ruleset ${holder.hash.slice(0, 12)}` +
-      `${cfg.tokens.length ? '; bearer token required' : ''}${tls?.clientCa ? '; client certificate required' : ''}`,
-  );
+  const service = await Service.start(fromServeConfig(cfg), { extraOutputs: extra, logger: hooks.logger ?? pino({ level: 'silent' }) });
   return {
-    port,
-    holder,
-    server,
-    shaper,
-    registry,
-    reload: () => holder.reload(),
-    close: async () => {
-      stopWatch?.();
-      await server.close();
-      await Promise.allSettled(owned.map((s) => s.close()));
-    },
+    port: Object.values(service.ports.inputs)[0],
+    service,
+    holder: { get hash() { return service.rulesetHash; } },
+    registry: service.metrics.registry,
+    reload: () => service.reload(),
+    close: async () => void (await service.stop()),
   };
-}
-
-export class RulesNotLoaded extends Error {
-  constructor(readonly errors: number) {
-    super(`rules did not load (${errors} error(s))`);
-  }
 }
 
 /**
- * The `serve` command: runs until SIGTERM/SIGINT (graceful: stops accepting,
- * finishes requests in progress, closes sinks). Exit codes as `kestrel run`:
- * 0 ok, 1 rule errors, 2 usage/config errors (thrown).
+ * The `serve` command: the service with one webhook input, configured by
+ * flags and/or a serve-era file. Runs until SIGTERM/SIGINT. Exit codes as
+ * every command: 0 ok, 1 rule errors, 2 usage/config errors.
  */
 export async function serveCommand(argv: string[]): Promise<number> {
   let cfg;
@@ -554,50 +450,5 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  let handle: ServeHandle | undefined;
-  // Installed before listening: a SIGHUP must never hit the default action (exit).
-  const onHup = () => {
-    if (!handle) return;
-    process.stderr.write('kestrel: SIGHUP: reloading rules\n');
-    try {
-      handle.reload();
-    } catch (e) {
-      process.stderr.write(`kestrel: rules reload failed: ${(e as Error).message}; still running the previous ruleset\n`);
-    }
-  };
-  process.on('SIGHUP', onHup);
-  let forwarder: Forwarder | undefined;
-  try {
-    if (cfg.forward) {
-      const kafka = new Kafka({ clientId: cfg.forward.clientId, brokers: cfg.forward.brokers, logLevel: logLevel.WARN });
-      forwarder = await startForwarder(kafka, cfg.forward.topic);
-      process.stderr.write(`kestrel: forwarding events to Kafka topic ${cfg.forward.topic} (${cfg.forward.brokers.join(',')})\n`);
-    }
-    const fw = forwarder;
-    handle = await startServe(cfg, fw ? { deliver: (batch) => fw.deliver(batch) } : {});
-  } catch (e) {
-    process.off('SIGHUP', onHup);
-    await forwarder?.close().catch(() => {});
-    if (e instanceof RulesNotLoaded) return 1;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${cfg.listen.host}:${cfg.listen.port}: ${code}`);
-    throw e;
-  }
-  const running = handle;
-  await new Promise<void>((resolveStop) => {
-    const stop = (sig: string) => {
-      process.stderr.write(`kestrel: ${sig}: shutting down\n`);
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      resolveStop();
-    };
-    const onTerm = () => stop('SIGTERM');
-    const onInt = () => stop('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-  });
-  process.off('SIGHUP', onHup);
-  await running.close();
-  await forwarder?.close().catch(() => {});
-  return 0;
+  return runService(fromServeConfig(cfg));
 }

@@ -16,7 +16,8 @@ import { parseDocument } from 'yaml';
 import { parsePriority, type Priority } from '../language/priority';
 import { ConfigError, Section } from './fields';
 import { PAYLOAD_FORMATS } from '../decode/envelope';
-import { type AlertKey, type KestrelConfig, type SaslMechanism, type StreamSinkConfig } from './types';
+import type { AlertKey } from '../sinks/kafka';
+import { type KestrelConfig, type SaslMechanism, type StreamSinkConfig } from './types';
 
 export { ConfigError } from './fields';
 

@@ -7,21 +7,14 @@ import type { ThrottleOptions } from '../engine/shaping';
 import type { Priority } from '../language/priority';
 import type { BreakerOptions } from '../sinks/breaker';
 import type { FsyncPolicy } from '../sinks/file';
+import type { AlertKey } from '../sinks/kafka';
+import type { KafkaConnection, SaslMechanism, SslConfig } from '../sources/kafka';
+
+export type { KafkaConnection, SaslMechanism, SslConfig };
 
 import type { PayloadFormat } from '../decode/envelope';
 
 export type DeliveryMode = 'at_least_once' | 'exactly_once';
-export type AlertKey = 'rule' | 'priority' | 'source' | 'none';
-export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
-
-export interface SslConfig {
-  /** PEM file paths, resolved against the config file's folder. */
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  rejectUnauthorized: boolean;
-}
-
 export interface KafkaConfig {
   brokers: string[];
   clientId: string;
@@ -75,17 +68,6 @@ export type EventSource = 'k8s_audit' | 'k8s_admission';
 /** Alert payload of an output: Falco's text line, Falco's JSON alert, OCSF or ECS documents. */
 export type AlertFormat = 'text' | 'json' | 'ocsf' | 'ecs';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-
-/** One Kafka connection shared by every Kafka input, output and the dead-letter topic. */
-export interface KafkaConnection {
-  brokers: string[];
-  clientId: string;
-  ssl?: SslConfig;
-  sasl?: { mechanism: SaslMechanism; username: string; password: string };
-  connectionTimeoutMs: number;
-  /** How often client metadata is refreshed (Event Hubs closes idle connections after 240 s). */
-  metadataMaxAgeMs?: number;
-}
 
 export interface KafkaInputConfig {
   type: 'kafka';

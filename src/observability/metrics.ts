@@ -1,4 +1,8 @@
-/** Prometheus metrics of `kestrel consume` (one registry per pipeline, so tests can run several). */
+/**
+ * The one Prometheus registry of a Kestrel process: one metric name per
+ * concept for every input and output (labels say which). Falco's own name is
+ * exported beside Kestrel's where Falco has one, so Falco dashboards work.
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
@@ -8,27 +12,38 @@ export class Metrics {
   private readonly c = <T extends string>(name: string, help: string, labelNames: T[] = []) => new Counter({ name, help, labelNames, registers: [this.registry] });
   private readonly g = <T extends string>(name: string, help: string, labelNames: T[] = []) => new Gauge({ name, help, labelNames, registers: [this.registry] });
 
-  readonly consumed = this.c('kestrel_messages_consumed_total', 'Kafka messages dispatched to rule workers', ['topic', 'partition']);
-  readonly events = this.c('kestrel_events_total', 'Audit events decoded from messages');
-  readonly decodeFailures = this.c('kestrel_decode_failures_total', 'Messages that could not be decoded', ['topic']);
-  readonly dlqSends = this.c('kestrel_dlq_messages_total', 'Messages written to the dead-letter topic', ['topic']);
-  readonly dropped = this.c('kestrel_undecodable_unrouted_total', 'Undecodable messages logged but not sent anywhere (no dlq.topic configured)', ['topic']);
-  readonly alerts = this.c('kestrel_alerts_total', 'Alerts raised', ['rule', 'priority']);
-  readonly sinkFailures = this.c('kestrel_sink_failures_total', 'Failed sink deliveries (retried)', ['sink']);
-  readonly commits = this.c('kestrel_commits_total', 'Offset commits', ['result']);
-  readonly ruleReloads = this.c('kestrel_rule_reloads_total', 'Rule reloads (SIGHUP), by result', ['result']);
+  // inputs
+  readonly received = this.c('kestrel_input_messages_total', 'Payloads taken by an input (Kafka messages, webhook documents, file documents)', ['input']);
+  readonly events = this.c('kestrel_events_total', 'Audit events decoded and evaluated', ['input']);
+  readonly rejected = this.c('kestrel_rejected_total', 'Payloads that could not be decoded', ['input']);
+  readonly deadLetters = this.c('kestrel_dead_letters_total', 'Undecodable payloads written to the dead-letter topic', ['input']);
+  readonly deadLettersUnrouted = this.c('kestrel_dead_letters_unrouted_total', 'Undecodable payloads only logged (no dead_letters topic configured)', ['input']);
+  readonly webhookRequests = this.c('kestrel_webhook_requests_total', 'Webhook requests by path and HTTP status', ['path', 'code']);
+  // engine
+  readonly alerts = this.c('kestrel_alerts_total', 'Alerts raised (after throttling)', ['rule', 'priority']);
+  readonly falcoMatches = this.c('falcosecurity_falco_rules_matches_total', "Rule matches, under Falco's metric name", ['rule_name', 'priority', 'source']);
+  readonly suppressed = this.c('kestrel_alerts_suppressed_total', 'Alerts suppressed by throttling (counted in the next alert of the same key)', ['rule']);
   readonly evaluation = new Histogram({
     name: 'kestrel_evaluation_seconds',
-    help: 'Decode + rule evaluation time per message',
+    help: 'Decode + rule evaluation time per payload',
     buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
     registers: [this.registry],
   });
+  readonly ruleReloads = this.c('kestrel_rules_reloads_total', 'Rule reloads (SIGHUP, file watch), by result', ['result']);
+  readonly rulesetInfo = this.g('kestrel_ruleset_info', 'The running ruleset (its sha256 in the hash label)', ['hash']);
+  // outputs
+  readonly outputAlerts = this.c('kestrel_output_alerts_total', 'Alerts delivered, by output', ['output']);
+  readonly outputFailures = this.c('kestrel_output_failures_total', 'Failed deliveries (retried), by output', ['output']);
+  readonly breaker = this.g('kestrel_breaker_state', 'Circuit breaker state per output: 0 closed, 1 half-open, 2 open', ['output']);
+  // Kafka inputs
+  readonly commits = this.c('kestrel_commits_total', 'Offset commits (or exactly_once transactions)', ['result']);
   readonly lag = this.g('kestrel_consumer_lag', 'Messages between the last dispatched offset and the high watermark', ['topic', 'partition']);
-  readonly queueDepth = this.g('kestrel_worker_queue_depth', 'Messages in flight per rule worker (dispatched, not yet delivered)', ['worker']);
-  readonly queueBytes = this.g('kestrel_worker_queue_bytes', 'Bytes in flight per rule worker', ['worker']);
   readonly paused = this.g('kestrel_paused_partitions', 'Assigned partitions currently paused');
-  readonly breaker = this.g('kestrel_breaker_state', 'Circuit breaker state per sink: 0 closed, 1 half-open, 2 open', ['sink']);
   readonly assigned = this.g('kestrel_assigned_partitions', 'Partitions assigned to this consumer');
+  // workers and the process
+  readonly queueDepth = this.g('kestrel_worker_queue_depth', 'Payloads in flight per rule worker (dispatched, not yet delivered)', ['worker']);
+  readonly queueBytes = this.g('kestrel_worker_queue_bytes', 'Bytes in flight per rule worker', ['worker']);
+  readonly healthy = this.g('kestrel_pipeline_healthy', '1 while the pipeline runs, 0 once it failed');
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'kestrel_' });

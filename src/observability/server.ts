@@ -1,4 +1,8 @@
-/** HTTP endpoints: /metrics (Prometheus), /healthz (process alive), /readyz (joined the group, sinks usable). */
+/**
+ * HTTP endpoints: /metrics (Prometheus), /healthz (503 once the pipeline is
+ * dead, so an orchestrator restarts it), /readyz (every input ready, rules
+ * loaded, no breaker open; the reasons when not).
+ */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -15,7 +19,12 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export function startHttpServer(host: string, port: number, registry: Registry, readiness: () => Readiness): Promise<HttpServer> {
+export interface Health {
+  ok: boolean;
+  reasons: string[];
+}
+
+export function startHttpServer(host: string, port: number, registry: Registry, readiness: () => Readiness, health: () => Health = () => ({ ok: true, reasons: [] })): Promise<HttpServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -24,7 +33,8 @@ export function startHttpServer(host: string, port: number, registry: Registry, 
         (e: Error) => res.writeHead(500).end(e.message),
       );
     } else if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}\n');
+      const h = health();
+      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(h.ok ? { status: 'ok' } : { status: 'failed', reasons: h.reasons })}\n`);
     } else if (path === '/readyz') {
       const r = readiness();
       res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: r.ready, reasons: r.reasons, ...(r.ruleset ? { ruleset: r.ruleset } : {}) }) + '\n');

@@ -1,15 +1,17 @@
 /**
- * N rule worker threads. A partition is pinned to one worker by a stable hash,
- * and a worker handles its jobs in order, so alerts of one partition are
- * evaluated in offset order. Each worker has an in-flight budget (messages and
+ * N rule worker threads shared by every input. A Kafka partition is pinned to
+ * one worker by a stable hash, and a worker handles its jobs in order, so
+ * alerts of one partition are evaluated in offset order; other inputs spread
+ * their jobs over the workers (`nextWorker`). Each worker has an in-flight budget (messages and
  * bytes) that the consumer reserves before dispatching and releases once the
  * job's alerts are delivered: that is what bounds memory whatever the backlog.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { PayloadFormat } from '../decode/envelope';
 import type { RulesFile } from '../engine/ruleset';
-import type { FromWorker, JobRequest, JobResult, RulesUpdate, WorkerInit } from './protocol';
+import type { FromWorker, JobRequest, JobResult, RulesOutcome, RulesUpdate, WorkerInit } from './protocol';
 
 export interface Budget {
   messages: number;
@@ -33,7 +35,16 @@ export function workerIndex(topic: string, partition: number, workers: number): 
 interface Slot {
   worker: Worker;
   pending: Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>;
+  /** Rules updates waiting for this worker's answer, in order. */
+  rules: ((r: RulesOutcome) => void)[];
   inFlight: Budget;
+}
+
+/** What a rules update did in every worker. */
+export interface RulesUpdateResult {
+  ok: boolean;
+  /** One line per worker that kept its previous rules. */
+  failures: string[];
 }
 
 export class WorkerPool {
@@ -57,7 +68,7 @@ export class WorkerPool {
           worker.once('error', fail);
           worker.once('message', (m: FromWorker) => {
             worker.off('error', fail);
-            if (m.type === 'ready') res({ worker, pending: new Map(), inFlight: { messages: 0, bytes: 0 } });
+            if (m.type === 'ready') res({ worker, pending: new Map(), rules: [], inFlight: { messages: 0, bytes: 0 } });
             else {
               void worker.terminate();
               rej(new Error(m.type === 'fatal' ? m.message : 'worker sent an unexpected first message'));
@@ -79,6 +90,7 @@ export class WorkerPool {
 
   private wire(slot: Slot, w: number): void {
     slot.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'rules') return slot.rules.shift()?.(m);
       if (m.type !== 'result') return;
       const p = slot.pending.get(m.id);
       slot.pending.delete(m.id);
@@ -98,9 +110,24 @@ export class WorkerPool {
   }
 
   /** Hand a new (already validated) ruleset to every worker; jobs posted afterwards use it. */
-  updateRules(files: RulesFile[]): void {
+  async updateRules(files: RulesFile[]): Promise<RulesUpdateResult> {
     const msg: RulesUpdate = { type: 'rules', files };
-    for (const s of this.slots) s.worker.postMessage(msg);
+    const outcomes = await Promise.all(
+      this.slots.map((s) => new Promise<RulesOutcome>((resolve) => {
+        s.rules.push(resolve);
+        s.worker.postMessage(msg);
+      })),
+    );
+    const failures = outcomes.flatMap((o, w) => (o.ok ? [] : [`rule worker ${w}: ${o.message ?? 'rebuild failed'}`]));
+    return { ok: failures.length === 0, failures };
+  }
+
+  private rr = 0;
+
+  /** Round robin over the workers, for inputs without partitions. */
+  nextWorker(): number {
+    this.rr = (this.rr + 1) % this.slots.length;
+    return this.rr;
   }
 
   workerFor(topic: string, partition: number): number {
@@ -147,8 +174,8 @@ export class WorkerPool {
     });
   }
 
-  /** Evaluate raw values on worker `w` (values are copied into one transferred buffer). */
-  run(w: number, values: (Buffer | null)[]): Promise<JobResult> {
+  /** Decode and evaluate raw payloads on worker `w` (copied into one transferred buffer). */
+  run(w: number, values: (Uint8Array | null)[], format: PayloadFormat, source: string): Promise<JobResult> {
     const lengths = new Int32Array(values.length);
     let total = 0;
     values.forEach((v, i) => {
@@ -164,7 +191,7 @@ export class WorkerPool {
     }
     const slot = this.slots[w];
     const id = this.nextId++;
-    const job: JobRequest = { id, buf: bytes.buffer, lengths };
+    const job: JobRequest = { id, buf: bytes.buffer, lengths, format, source };
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('worker pool closed'));
       slot.pending.set(id, { resolve, reject });

@@ -1,29 +1,35 @@
-/** Messages between the consumer thread and its rule workers (worker.ts). */
+/** Messages between the main thread and its rule workers (worker.ts). */
 import type { PayloadFormat } from '../decode/envelope';
 import type { Alert } from '../engine/alert';
 import type { RuleMatching, RulesFile } from '../engine/ruleset';
 import type { Priority } from '../language/priority';
 
-/** workerData of every worker: each builds its own Ruleset from the rule files. */
+/**
+ * workerData of every worker. `files` is the rule set the main thread read and
+ * validated: workers never read rules from disk, so every thread runs the same set.
+ */
 export interface WorkerInit {
-  rulePaths: string[];
+  files: RulesFile[];
   ruleMatching: RuleMatching;
   minPriority: Priority;
-  source: 'k8s_audit' | 'k8s_admission';
   hostname: string;
-  format: PayloadFormat;
-  maxMessageBytes: number;
+  /** Largest message accepted (bigger ones are rejected with the reason). */
+  maxEventBytes: number;
 }
 
 /**
- * A job: consecutive messages of one partition. Their values are packed into
- * one transferred ArrayBuffer (`lengths[i]` bytes each, -1 for a null value)
- * so a job costs one copy and one postMessage whatever its size.
+ * A job: consecutive raw payloads of one input (Kafka messages of one
+ * partition, the documents of one webhook request, a run of file documents).
+ * Their bytes are packed into one transferred ArrayBuffer (`lengths[i]` bytes
+ * each, -1 for a null value) so a job costs one copy and one postMessage.
  */
 export interface JobRequest {
   id: number;
   buf: ArrayBuffer;
   lengths: Int32Array;
+  /** How each payload is wrapped, and the event source it carries. */
+  format: PayloadFormat;
+  source: string;
 }
 
 /** Hot reload: swap to a ruleset built from these files (already validated by the main thread). */
@@ -35,7 +41,7 @@ export interface RulesUpdate {
 export type ToWorker = JobRequest | RulesUpdate;
 
 export interface AlertOut {
-  /** Index of the message in its job. */
+  /** Index of the payload in its job. */
   i: number;
   alert: Alert;
   json: string;
@@ -53,8 +59,16 @@ export interface JobResult {
   alerts: AlertOut[];
   rejects: RejectOut[];
   events: number;
-  /** Decode + evaluation time of each message, seconds. */
+  /** Decode + evaluation time of each payload, seconds. */
   seconds: Float64Array;
 }
 
-export type FromWorker = { type: 'ready'; rules: number } | { type: 'fatal'; message: string } | ({ type: 'result' } & JobResult);
+/** The outcome of a rules update in one worker (a failed rebuild keeps the previous rules). */
+export interface RulesOutcome {
+  type: 'rules';
+  ok: boolean;
+  rules: number;
+  message?: string;
+}
+
+export type FromWorker = { type: 'ready'; rules: number } | { type: 'fatal'; message: string } | RulesOutcome | ({ type: 'result' } & JobResult);

@@ -1,41 +1,39 @@
 /**
- * A rule worker thread: decodes raw message bytes and evaluates them with its
- * own Ruleset (built from the rule files, so no engine state crosses threads).
- * Runs from compiled JS: dist/src/pipeline/worker.js.
+ * A rule worker thread: decodes raw payloads and evaluates them with its own
+ * Ruleset, built from the rule files the main thread validated (no engine
+ * state crosses threads; building is deterministic). Runs from compiled JS:
+ * dist/src/pipeline/worker.js.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { alertJson } from '../engine/alert';
-import { loadRuleset } from '../engine/load';
-import { Ruleset } from '../engine/ruleset';
 import { decodePayload } from '../decode/envelope';
-import type { AlertOut, FromWorker, RejectOut, ToWorker, WorkerInit } from './protocol';
+import { alertJson } from '../engine/alert';
+import { Ruleset } from '../engine/ruleset';
+import type { AlertOut, FromWorker, JobRequest, RejectOut, ToWorker, WorkerInit } from './protocol';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
-
 const options = { ruleMatching: init.ruleMatching, minPriority: init.minPriority, hostname: init.hostname };
-const loaded = loadRuleset(init.rulePaths, options);
-let ruleset = loaded.ruleset;
-const diagnostics = loaded.diagnostics;
-if (!ruleset) {
-  const first = diagnostics.find((d) => d.severity === 'error');
-  post({ type: 'fatal', message: first ? `${first.file}:${first.line}: ${first.message}` : 'rules failed to load' });
+
+function firstError(diags: { severity: string; file?: string; line?: number; message: string }[]): string {
+  const d = diags.find((x) => x.severity === 'error');
+  return d ? `${d.file ?? '?'}:${d.line ?? 0}: ${d.message}` : 'rules failed to build';
+}
+
+const initial = Ruleset.build(init.files, options);
+if (!initial.ruleset) {
+  post({ type: 'fatal', message: firstError(initial.diagnostics) });
 } else {
-  const envelope = { format: init.format, source: init.source, hostname: init.hostname, maxBytes: init.maxMessageBytes };
+  let ruleset = initial.ruleset;
   let num = 0;
   post({ type: 'ready', rules: ruleset.compiledRules().length });
-  port.on('message', (job: ToWorker) => {
-    if ('type' in job) {
-      // Messages are handled in order, so every job posted after this uses the new rules.
-      const built = Ruleset.build(job.files, options);
-      if (built.ruleset) ruleset = built.ruleset;
-      return;
-    }
-    const rs = ruleset!;
+
+  const evaluateJob = (job: JobRequest) => {
+    const rs = ruleset;
     const alerts: AlertOut[] = [];
     const rejects: RejectOut[] = [];
     const seconds = new Float64Array(job.lengths.length);
+    const envelope = { format: job.format, source: job.source, hostname: init.hostname, maxBytes: init.maxEventBytes };
     let events = 0;
     let pos = 0;
     for (let i = 0; i < job.lengths.length; i++) {
@@ -59,5 +57,18 @@ if (!ruleset) {
       seconds[i] = Number(process.hrtime.bigint() - started) / 1e9;
     }
     post({ type: 'result', id: job.id, alerts, rejects, events, seconds }, [seconds.buffer as ArrayBuffer]);
+  };
+
+  port.on('message', (msg: ToWorker) => {
+    if ('type' in msg) {
+      // Messages are handled in order, so every job posted after this one uses the new rules.
+      const built = Ruleset.build(msg.files, options);
+      if (built.ruleset) {
+        ruleset = built.ruleset;
+        post({ type: 'rules', ok: true, rules: ruleset.compiledRules().length });
+      } else post({ type: 'rules', ok: false, rules: ruleset.compiledRules().length, message: firstError(built.diagnostics) });
+      return;
+    }
+    evaluateJob(msg);
   });
 }

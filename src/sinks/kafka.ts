@@ -5,9 +5,11 @@
  * every send waits for acks from all in-sync replicas (acks = -1).
  */
 import type { Message, Producer } from 'kafkajs';
-import type { AlertKey } from '../config/types';
 import type { Priority } from '../language/priority';
 import type { AlertOrigin, AlertSink, OutgoingAlert } from './types';
+
+/** What the output topic's record key is: the rule name (default), priority, source, or none. */
+export type AlertKey = 'rule' | 'priority' | 'source' | 'none';
 
 export function alertKey(a: OutgoingAlert, key: AlertKey): string | null {
   switch (key) {
@@ -28,32 +30,31 @@ export function alertMessage(a: OutgoingAlert, key: AlertKey): Message {
   if (a.origin?.topic !== undefined) headers.input_topic = a.origin.topic;
   if (a.origin?.partition !== undefined) headers.input_partition = String(a.origin.partition);
   if (a.origin?.offset !== undefined) headers.input_offset = a.origin.offset;
+  if (a.origin?.input !== undefined) headers.input = a.origin.input;
   return { key: alertKey(a, key), value: a.json, headers };
 }
 
 export interface DeadLetter {
   value: Uint8Array | null;
   reason: string;
-  origin: Required<Pick<AlertOrigin, 'topic' | 'partition' | 'offset'>>;
+  /** Kafka inputs: topic, partition, offset; other inputs: the input's name (and line). */
+  origin: AlertOrigin;
 }
 
 /** One dead-letter record: the original bytes, the reason, where it was read. */
 export function deadLetterMessage(d: DeadLetter): Message {
-  return {
-    value: d.value ? Buffer.from(d.value.buffer, d.value.byteOffset, d.value.length) : null,
-    headers: {
-      'kestrel.error': d.reason,
-      'kestrel.source.topic': d.origin.topic,
-      'kestrel.source.partition': String(d.origin.partition),
-      'kestrel.source.offset': d.origin.offset,
-    },
-  };
+  const headers: Record<string, string> = { 'kestrel.error': d.reason };
+  const o = d.origin;
+  if (o.topic !== undefined) headers['kestrel.source.topic'] = o.topic;
+  if (o.partition !== undefined) headers['kestrel.source.partition'] = String(o.partition);
+  if (o.offset !== undefined) headers['kestrel.source.offset'] = o.offset;
+  if (o.input !== undefined) headers['kestrel.source.input'] = o.input;
+  if (o.line !== undefined) headers['kestrel.source.line'] = String(o.line);
+  return { value: d.value ? Buffer.from(d.value.buffer, d.value.byteOffset, d.value.length) : null, headers };
 }
 
 export class KafkaAlertSink implements AlertSink {
-  readonly name = 'kafka';
-
-  constructor(private readonly producer: Producer, readonly topic: string, private readonly key: AlertKey, readonly minPriority: Priority) {}
+  constructor(private readonly producer: Producer, readonly topic: string, private readonly key: AlertKey, readonly minPriority: Priority, readonly name = 'kafka') {}
 
   async send(alerts: OutgoingAlert[]): Promise<void> {
     if (alerts.length === 0) return;

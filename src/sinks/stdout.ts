@@ -1,9 +1,8 @@
 /**
- * Alerts as lines on a stream: stdout, or a file opened for append. `send`
- * resolves once the stream accepted the text (flushed to the OS for a file),
- * so offsets never move ahead of what was written.
+ * Alerts as lines on a stream (stdout). `send` resolves once the stream
+ * accepted the text, so offsets never move ahead of what was written. Files
+ * are written by the rotating file sink (file.ts).
  */
-import { createWriteStream } from 'node:fs';
 import { alertText } from '../engine/alert';
 import type { Priority } from '../language/priority';
 import type { AlertSink, OutgoingAlert } from './types';
@@ -31,13 +30,6 @@ export class StreamSink implements AlertSink {
   }
 }
 
-export function stdoutSink(minPriority: Priority, format: 'json' | 'text'): StreamSink {
-  return new StreamSink('stdout', minPriority, format, process.stdout, false);
-}
-
-/** Appends to `path`; open errors surface on the first send (and open the breaker). */
-export function fileSink(path: string, minPriority: Priority, format: 'json' | 'text'): StreamSink {
-  const stream = createWriteStream(path, { flags: 'a' });
-  stream.on('error', () => {}); // reported through the write callbacks
-  return new StreamSink('file', minPriority, format, stream, true);
+export function stdoutSink(minPriority: Priority, format: 'json' | 'text', name = 'stdout'): StreamSink {
+  return new StreamSink(name, minPriority, format, process.stdout, false);
 }

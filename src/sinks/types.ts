@@ -12,8 +12,10 @@ export interface AlertOrigin {
   topic?: string;
   partition?: number;
   offset?: string;
-  /** e.g. webhook path or file name */
+  /** The input's name (webhook path, file), for inputs other than Kafka. */
   input?: string;
+  /** Line of a file input. */
+  line?: number;
 }
 
 export interface OutgoingAlert {

@@ -1,8 +1,10 @@
-/** The kafkajs client for `kestrel consume`: brokers, TLS, SASL, and kafkajs logs routed to pino. */
+/**
+ * The one kafkajs client factory (inputs, outputs, dead letters, forwarding):
+ * brokers, TLS, SASL, and kafkajs's own log lines routed through pino.
+ */
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { KafkaConfig } from '../config/types';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -11,7 +13,31 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-export function kafkaJsConfig(cfg: KafkaConfig, logger?: Logger): KafkaJsConfig {
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export interface SslConfig {
+  /** PEM file paths (resolved against the config file's folder). */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  rejectUnauthorized: boolean;
+}
+
+/** One Kafka connection shared by every Kafka input, output and the dead-letter topic. */
+export interface KafkaConnection {
+  brokers: string[];
+  clientId: string;
+  ssl?: SslConfig;
+  sasl?: { mechanism: SaslMechanism; username: string; password: string };
+  connectionTimeoutMs: number;
+  /** How often client metadata is refreshed (Event Hubs closes idle connections after 240 s). */
+  metadataMaxAgeMs?: number;
+}
+
+/** kafkajs lines that are noise for Kestrel's users (its own choices, not their problems). */
+const SILENCED = [/switched default partitioner/i, /Limiting retries for the idempotent producer/i];
+
+export function kafkaJsConfig(cfg: KafkaConnection, logger?: Logger): KafkaJsConfig {
   const out: KafkaJsConfig = {
     clientId: cfg.clientId,
     brokers: cfg.brokers,
@@ -29,12 +55,13 @@ export function kafkaJsConfig(cfg: KafkaConfig, logger?: Logger): KafkaJsConfig 
     out.logLevel = logLevel.WARN;
     out.logCreator = () => ({ level, log }) => {
       const { message, ...extra } = log;
+      if (SILENCED.some((r) => r.test(String(message)))) return;
       kl[LEVELS[level] ?? 'info']({ ...extra, namespace: undefined }, message);
     };
   } else out.logLevel = logLevel.NOTHING;
   return out;
 }
 
-export function kafkaClient(cfg: KafkaConfig, logger?: Logger): Kafka {
+export function kafkaClient(cfg: KafkaConnection, logger?: Logger): Kafka {
   return new Kafka(kafkaJsConfig(cfg, logger));
 }

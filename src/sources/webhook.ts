@@ -77,6 +77,8 @@ export interface WebhookOptions {
   deliver: (batch: WebhookBatch) => Promise<DeliverResult | void>;
   /** /readyz body and readiness. */
   status?: () => { ready: boolean; [k: string]: unknown };
+  /** /healthz: fails once the pipeline behind the webhook is dead. */
+  health?: () => { ok: boolean; reasons: string[] };
   /** /metrics body (Prometheus text) and its content type. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** One line per notable event (rejections, delivery failures). */
@@ -177,7 +179,10 @@ export class WebhookServer {
     const route = this.routes.get(path);
     if (!route) {
       if (req.method === 'GET' || req.method === 'HEAD') {
-        if (path === '/healthz') return this.reply(req, res, 200, '{"status":"ok"}\n');
+        if (path === '/healthz') {
+          const h = this.opts.health?.() ?? { ok: true, reasons: [] };
+          return this.reply(req, res, h.ok ? 200 : 503, `${JSON.stringify(h.ok ? { status: 'ok' } : { status: 'failed', reasons: h.reasons })}\n`);
+        }
         if (path === '/readyz') {
           const st = this.opts.status?.() ?? { ready: true };
           return this.reply(req, res, st.ready ? 200 : 503, `${JSON.stringify(st)}\n`);
@@ -234,6 +239,9 @@ export class WebhookServer {
       try {
         result = await this.opts.deliver({ route, events: decoded.events, remote: req.socket.remoteAddress });
       } catch (e) {
+        const refused = e as { status?: number; retryAfter?: number };
+        if (refused.status === 400) return this.reply(req, res, 400, (e as Error).message);
+        if (refused.status === 503) return this.reply(req, res, 503, (e as Error).message, { 'Retry-After': String(refused.retryAfter ?? 5) }, decoded.events.length);
         const busy = (e as { busy?: boolean }).busy === true;
         return this.reply(req, res, 503, `${busy ? 'busy' : 'delivery failed'}: ${(e as Error).message}`, { 'Retry-After': busy ? '1' : '5' }, decoded.events.length);
       }

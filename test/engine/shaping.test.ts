@@ -1,9 +1,8 @@
 /** Alert shaping (static fields, throttling that counts what it suppresses) and per-sink filters. */
 import { alertJson, type Alert } from '../../src/engine/alert';
 import { AlertShaper, SUPPRESSED_FIELD } from '../../src/engine/shaping';
-import { alertFilter, deliverToSinks, DeliveryError } from '../../src/engine/shaping-filter';
-import { SinkBusyError } from '../../src/sinks/http';
-import { CapturingSink, makeAlert } from '../sinks/helpers';
+import { alertFilter } from '../../src/pipeline/selection';
+import { makeAlert } from '../sinks/helpers';
 
 const A = (rule: string, message = 'm', over: Partial<Alert> = {}): Alert => makeAlert(0, { rule, message, ...over }).alert;
 
@@ -80,24 +79,5 @@ describe('per-sink filters and fan-out', () => {
     expect(pick(alertFilter({ tags: ['exec', 'secrets'] }))).toEqual(['Exec', 'Secret']);
     expect(pick(alertFilter({ excludeTags: ['secrets'] }))).toEqual(['Exec', 'Debugging']);
     expect(pick(alertFilter({}))).toEqual(['Exec', 'Secret', 'Debugging']);
-  });
-
-  test('each sink gets its share; any failure rejects with every failure named', async () => {
-    const warn = new CapturingSink('Warning');
-    const execOnly = new CapturingSink();
-    await deliverToSinks([{ sink: warn }, { sink: execOnly, filter: alertFilter({ tags: ['exec'] }) }], alerts);
-    expect(warn.received.map((a) => a.alert.rule)).toEqual(['Secret']);
-    expect(execOnly.received.map((a) => a.alert.rule)).toEqual(['Exec']);
-
-    const broken = new CapturingSink();
-    broken.failWith = new Error('boom');
-    const err = await deliverToSinks([{ sink: warn }, { sink: broken }], alerts).catch((e: DeliveryError) => e);
-    expect(err).toBeInstanceOf(DeliveryError);
-    expect((err as DeliveryError).message).toBe('capture: boom');
-    expect((err as DeliveryError).busy).toBe(false);
-
-    broken.failWith = new SinkBusyError('http', 5);
-    const busy = (await deliverToSinks([{ sink: broken }], alerts).catch((e: DeliveryError) => e)) as DeliveryError;
-    expect(busy.busy).toBe(true);
   });
 });

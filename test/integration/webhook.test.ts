@@ -9,6 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { defaultServeConfig, parseServeConfig, serveConfigFromArgs, startServe, type ServeConfig, type ServeHandle } from '../../src/cli/serve';
+import pino from 'pino';
 import { alertText } from '../../src/engine/alert';
 import { auditEvent, BATCH, CapturingSink, eventList, postJson, request, tempDir, writeRules } from '../sinks/helpers';
 
@@ -48,6 +49,11 @@ function admissionReview(uid: string | undefined, name: string): object {
   };
 }
 
+/** A pino logger whose messages land in `lines`. */
+function capture(lines: string[]) {
+  return pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s).msg) });
+}
+
 describe('kestrel serve over HTTP', () => {
   let h: ServeHandle;
   const sink = new CapturingSink();
@@ -55,7 +61,7 @@ describe('kestrel serve over HTTP', () => {
   const auth = { headers: { Authorization: `Bearer ${TOKEN}` } };
 
   beforeAll(async () => {
-    h = await startServe(config({ tokens: [TOKEN] }), { sinks: [{ sink }], log: (l) => logs.push(l) });
+    h = await startServe(config({ tokens: [TOKEN] }), { sinks: [{ sink }], logger: capture(logs) });
   });
   afterAll(() => h.close());
   beforeEach(() => {
@@ -210,22 +216,25 @@ describe('kestrel serve over HTTP', () => {
     expect([r.status, r.body]).toEqual([400, 'not an AdmissionReview: kind "EventList"\n']);
   });
 
-  test('503 with Retry-After when a sink fails, so kube-apiserver retries the batch', async () => {
-    sink.failWith = new Error('disk full');
-    const r = await postJson(h.port, BATCH, auth);
-    expect([r.status, r.body, r.headers['retry-after']]).toEqual([503, 'delivery failed: capture: disk full\n', '5']);
-  });
-
   test('/healthz, /readyz with the ruleset hash, /metrics', async () => {
     const ready = await request(h.port, { method: 'GET', path: '/readyz' });
     expect(ready.status).toBe(200);
-    expect(JSON.parse(ready.body)).toEqual({ ready: true, ruleset: h.holder.hash, reloads: 0, reload_failures: 0 });
+    expect(JSON.parse(ready.body)).toEqual({ ready: true, reasons: [], ruleset: h.holder.hash });
     expect(h.holder.hash).toMatch(/^[0-9a-f]{64}$/);
     expect((await request(h.port, { method: 'GET', path: '/healthz' })).status).toBe(200);
     const m = await request(h.port, { method: 'GET', path: '/metrics' });
     expect(m.body).toContain('kestrel_webhook_requests_total{path="/k8s-audit",code="401"} 3');
-    expect(m.body).toContain('kestrel_rules_reloads_total 0');
+    expect(m.body).not.toContain('kestrel_rules_reloads_total{');
     expect(m.body).toContain(`kestrel_ruleset_info{hash="${h.holder.hash}"} 1`);
+  });
+
+  test('503 with Retry-After and the real cause when an output fails; /readyz says which breaker is open', async () => {
+    sink.failWith = new Error('disk full');
+    const r = await postJson(h.port, BATCH, auth);
+    expect([r.status, r.body, r.headers['retry-after']]).toEqual([503, 'output capture: disk full\n', '5']);
+    const ready = await request(h.port, { method: 'GET', path: '/readyz' });
+    expect([ready.status, JSON.parse(ready.body)]).toEqual([503, { ready: false, reasons: ['output capture: breaker open'], ruleset: h.holder.hash }]);
+    expect((await request(h.port, { method: 'GET', path: '/healthz' })).status).toBe(200);
   });
 });
 
@@ -235,7 +244,7 @@ describe('request timeouts (slowloris)', () => {
     const cfg = config();
     cfg.limits.headersTimeoutMs = 300;
     cfg.limits.requestTimeoutMs = 600;
-    h = await startServe(cfg, { sinks: [{ sink: new CapturingSink() }], log: () => {} });
+    h = await startServe(cfg, { sinks: [{ sink: new CapturingSink() }], });
   });
   afterAll(() => h.close());
 
@@ -308,7 +317,7 @@ const haveOpenssl = (() => {
     leaf('kube-apiserver', 'ca', 'extendedKeyUsage=clientAuth\n');
     leaf('intruder', 'rogue-ca', 'extendedKeyUsage=clientAuth\n');
     const cfg = config({ tls: { certFile: f('localhost.crt'), keyFile: f('localhost.key'), clientCaFile: f('ca.crt') } });
-    h = await startServe(cfg, { sinks: [{ sink }], log: () => {} });
+    h = await startServe(cfg, { sinks: [{ sink }], });
   });
   afterAll(() => h?.close());
 

@@ -1,0 +1,342 @@
+/**
+ * A Kafka input: a kafkajs consumer group feeding the shared rule workers,
+ * alerts to the output set, offsets committed only behind delivered work.
+ *
+ * Why eachBatch with manual resolve and commits: the consumer thread only
+ * slices a fetched batch into jobs and hands them to the partition's worker;
+ * it does not wait for evaluation or delivery, so fetching, evaluation and
+ * delivery overlap. resolveOffset() moves kafkajs' fetch position as jobs are
+ * dispatched; commits are separate (autoCommit off) and trail the
+ * per-partition contiguous completed offset (tracker.ts), so a job finished out
+ * of order never commits past one still being delivered.
+ *
+ * Backpressure: each worker has a budget of in-flight messages/bytes (held
+ * until delivery). A batch that meets a full budget waits up to a second for
+ * it, then stops there and pauses its partition; release of budget (half free) resumes it, and kafkajs re-fetches
+ * from the first undispatched offset. An open output breaker pauses every
+ * assigned partition until all breakers close (the service calls
+ * `setBreakersOpen`).
+ *
+ * Rebalance (kafkajs has no revocation callback that can delay the handover):
+ * on REBALANCING we commit every completed offset at once; on GROUP_JOIN the
+ * partitions no longer assigned stop taking work, their in-flight jobs are
+ * still delivered (never dropped) and their offsets committed as they finish.
+ * The new owner may re-process what was in flight: duplicates, never loss.
+ * After a rejoin kafkajs re-fetches retained partitions from the committed
+ * offset; messages this process already dispatched are skipped.
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { KafkaInputConfig } from '../config/types';
+import type { Metrics } from '../observability/metrics';
+import type { Evaluator } from './evaluate';
+import { Aborted, type OutputSet } from './outputs';
+import type { Transactor } from './transactor';
+import { PartitionTracker, type TrackedJob } from './tracker';
+
+/** Largest job handed to a worker at once. */
+const MAX_JOB_MESSAGES = 1000;
+/** How long one batch may wait for a worker's budget before its partition is paused. */
+const BUDGET_WAIT_MS = 1000;
+
+type PauseReason = 'budget' | 'breaker';
+
+interface PartState {
+  topic: string;
+  partition: number;
+  worker: number;
+  tracker: PartitionTracker;
+  pauses: Set<PauseReason>;
+  revoked: boolean;
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** A problem the user must fix (a missing topic): reported as one line, no retry. */
+export class StartupError extends Error {}
+
+export interface KafkaInputDeps {
+  kafka: Kafka;
+  evaluator: Evaluator;
+  outputs: OutputSet;
+  /** exactly_once: jobs are committed through Kafka transactions. */
+  transactor?: Transactor;
+  commitIntervalMs: number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export class KafkaInput {
+  private consumer!: Consumer;
+  private breakersOpen = false;
+  private readonly parts = new Map<string, PartState>();
+  private readonly draining = new Set<PartState>();
+  private readonly inflight = new Set<Promise<void>>();
+  private joined = false;
+  private stopping = false;
+  private committer: NodeJS.Timeout | undefined;
+  private commitChain: Promise<void> = Promise.resolve();
+  /** Rejects when the pipeline cannot continue (a worker died, the consumer crashed for good). */
+  readonly failed: Promise<Error>;
+  private fail!: (e: Error) => void;
+
+  private readonly log: Logger;
+
+  constructor(
+    private readonly cfg: KafkaInputConfig,
+    private readonly deps: KafkaInputDeps,
+  ) {
+    this.failed = new Promise((res) => (this.fail = res));
+    this.log = deps.logger.child({ input: cfg.name });
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  /** Why this input is not ready (empty when it is). */
+  notReady(): string[] {
+    if (this.stopping) return [`input ${this.cfg.name}: shutting down`];
+    return this.joined ? [] : [`input ${this.cfg.name}: not a member of consumer group ${this.cfg.groupId}`];
+  }
+
+  /** An output breaker opened or every one closed: pause or resume every assigned partition. */
+  setBreakersOpen(open: boolean): void {
+    this.breakersOpen = open;
+    for (const ps of this.parts.values()) open ? this.pause(ps, 'breaker') : this.unpause(ps, 'breaker');
+  }
+
+  /** Join the group and start fetching. */
+  async start(): Promise<void> {
+    const c = this.cfg;
+    const { evaluator, kafka } = this.deps;
+    this.pool = evaluator.pool;
+
+    this.consumer = kafka.consumer({
+      groupId: c.groupId,
+      sessionTimeout: c.sessionTimeoutMs,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 200,
+    });
+    const ev = this.consumer.events;
+    this.consumer.on(ev.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment));
+    this.consumer.on(ev.REBALANCING, () => {
+      this.joined = false;
+      this.log.info('group rebalancing: committing completed offsets');
+      void this.commit();
+    });
+    this.consumer.on(ev.CRASH, ({ payload }) => {
+      this.joined = false;
+      if (payload.restart) this.log.warn({ err: payload.error.message }, 'consumer crashed; kafkajs restarts it');
+      else this.fail(new Error(`Kafka consumer stopped: ${payload.error.message}`));
+    });
+    await this.consumer.connect();
+    for (const topic of c.topics) await this.consumer.subscribe({ topic, fromBeginning: c.fromBeginning });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, this.pool.size),
+      eachBatch: (p) => this.onBatch(p),
+    });
+    const every = this.deps.commitIntervalMs;
+    this.committer = setInterval(() => (this.deps.transactor ? this.forgetDrained() : void this.commit()), every);
+  }
+
+  /** Input topics missing on the brokers, as `'topic' (key)` items. */
+  async missingTopics(admin: Admin): Promise<string[]> {
+    const existing = new Set(await admin.listTopics());
+    return this.cfg.topics.filter((t) => !existing.has(t)).map((t) => `'${t}' (inputs.${this.cfg.name}.topics)`);
+  }
+
+  private part(topic: string, partition: number): PartState {
+    const key = tpKey(topic, partition);
+    let ps = this.parts.get(key);
+    if (!ps) {
+      ps = { topic, partition, worker: this.pool.workerFor(topic, partition), tracker: new PartitionTracker(), pauses: new Set(), revoked: false };
+      this.parts.set(key, ps);
+      if (this.breakersOpen) this.pause(ps, 'breaker');
+    }
+    return ps;
+  }
+
+  private pool!: Evaluator['pool'];
+
+  private onJoin(assignment: Record<string, number[]>): void {
+    const now = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => tpKey(t, p))));
+    for (const [key, ps] of this.parts) {
+      if (now.has(key)) continue;
+      ps.revoked = true;
+      if (ps.pauses.size > 0) this.consumer.resume([{ topic: ps.topic, partitions: [ps.partition] }]);
+      ps.pauses.clear();
+      this.parts.delete(key);
+      this.draining.add(ps);
+    }
+    for (const [t, list] of Object.entries(assignment)) for (const p of list) this.part(t, p);
+    this.deps.metrics.assigned.set(now.size);
+    this.updatePaused();
+    this.joined = true;
+    this.log.info({ assignment }, 'joined consumer group');
+  }
+
+  private pause(ps: PartState, why: PauseReason): void {
+    if (ps.pauses.size === 0) this.consumer.pause([{ topic: ps.topic, partitions: [ps.partition] }]);
+    ps.pauses.add(why);
+    this.updatePaused();
+  }
+
+  private unpause(ps: PartState, why: PauseReason): void {
+    if (!ps.pauses.delete(why) || ps.pauses.size > 0 || this.stopping) return;
+    this.consumer.resume([{ topic: ps.topic, partitions: [ps.partition] }]);
+    this.updatePaused();
+  }
+
+  private updatePaused(): void {
+    let n = 0;
+    for (const ps of this.parts.values()) if (ps.pauses.size > 0) n++;
+    this.deps.metrics.paused.set(this.stopping ? this.parts.size : n);
+  }
+
+  private onRelease(w: number): void {
+    const f = this.pool.inFlight(w);
+    this.deps.metrics.queueDepth.set({ worker: String(w) }, f.messages);
+    this.deps.metrics.queueBytes.set({ worker: String(w) }, f.bytes);
+    // Resume at half budget, not at the first free slot: fewer pause/resume flips.
+    if (f.messages > this.pool.budget.messages / 2 || f.bytes > this.pool.budget.bytes / 2) return;
+    for (const ps of this.parts.values()) if (ps.worker === w && ps.pauses.has('budget')) this.unpause(ps, 'budget');
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const ps = this.part(batch.topic, batch.partition);
+    const msgs = batch.messages;
+    const started = Date.now();
+    let i = 0;
+    while (i < msgs.length) {
+      if (!isRunning() || isStale() || this.stopping || ps.revoked || ps.pauses.size > 0) break;
+      if (ps.tracker.dispatched(Number(msgs[i].offset))) {
+        resolveOffset(msgs[i].offset);
+        i++;
+        continue;
+      }
+      const waited = Date.now() - started;
+      const room = this.pool.room(ps.worker);
+      let n = 0;
+      let bytes = 0;
+      while (i + n < msgs.length && n < room.messages && n < MAX_JOB_MESSAGES) {
+        const size = msgs[i + n].value?.length ?? 0;
+        if (n > 0 && bytes + size > room.bytes) break;
+        if (n === 0 && size > room.bytes) break;
+        bytes += size;
+        n++;
+      }
+      if (n === 0) {
+        // A short wait absorbs ordinary jitter; pausing costs a fetch round (kafkajs idles
+        // maxWaitTime when every partition is paused), so it is for real saturation.
+        if (waited < BUDGET_WAIT_MS && (await this.pool.waitForRelease(ps.worker, BUDGET_WAIT_MS - waited))) continue;
+        this.pause(ps, 'budget');
+        break;
+      }
+      const job = msgs.slice(i, i + n);
+      this.dispatch(ps, job, bytes);
+      resolveOffset(job[n - 1].offset);
+      i += n;
+    }
+    if (ps.tracker.nextOffset !== undefined) this.deps.metrics.lag.set({ topic: ps.topic, partition: String(ps.partition) }, Math.max(0, Number(batch.highWatermark) - ps.tracker.nextOffset));
+    await heartbeat();
+  }
+
+  private dispatch(ps: PartState, msgs: KafkaMessage[], bytes: number): void {
+    const { topic, partition, worker } = ps;
+    const offsets = msgs.map((m) => m.offset);
+    const job = ps.tracker.add(Number(offsets[0]), Number(offsets[offsets.length - 1]));
+    this.pool.reserve(worker, msgs.length, bytes);
+    this.deps.metrics.received.inc({ input: this.cfg.name }, msgs.length);
+    this.deps.metrics.queueDepth.inc({ worker: String(worker) }, msgs.length);
+    const run = this.deps.evaluator.run(worker, msgs.map((m) => m.value), {
+      input: this.cfg.name, format: this.cfg.format, source: this.cfg.source, fields: Object.keys(this.cfg.fields).length ? this.cfg.fields : undefined, origin: (i) => ({ topic, partition, offset: offsets[i] }),
+    });
+    const p = this.finish(ps, job, run).finally(() => {
+      this.pool.release(worker, msgs.length, bytes);
+      this.inflight.delete(p);
+    });
+    this.inflight.add(p);
+  }
+
+  private async finish(ps: PartState, job: TrackedJob, run: ReturnType<Evaluator['run']>): Promise<void> {
+    const { topic, partition } = ps;
+    const { transactor, outputs } = this.deps;
+    try {
+      const out = await run;
+      if (transactor) await transactor.submit(out, topic, partition, job.last + 1);
+      else await outputs.deliver(out);
+      ps.tracker.complete(job);
+      if (transactor) {
+        // The transaction committed this job's offsets: only drop the completed prefix.
+        const point = ps.tracker.commitPoint();
+        if (point !== undefined) ps.tracker.committed = point;
+      }
+    } catch (e) {
+      if (e instanceof Aborted) return;
+      this.fail(e as Error);
+    }
+  }
+
+  /** Commit every partition whose contiguous completed offset moved (serialised). */
+  commit(): Promise<void> {
+    if (this.deps.transactor) return Promise.resolve();
+    this.commitChain = this.commitChain.then(async () => {
+      const entries: { ps: PartState; offset: number }[] = [];
+      for (const ps of [...this.parts.values(), ...this.draining]) {
+        const offset = ps.tracker.commitPoint();
+        if (offset !== undefined) entries.push({ ps, offset });
+      }
+      if (entries.length > 0) {
+        try {
+          await this.consumer.commitOffsets(entries.map(({ ps, offset }) => ({ topic: ps.topic, partition: ps.partition, offset: String(offset) })));
+          for (const { ps, offset } of entries) ps.tracker.committed = offset;
+          this.deps.metrics.commits.inc({ result: 'ok' });
+        } catch (e) {
+          this.deps.metrics.commits.inc({ result: 'failed' });
+          this.log.warn({ err: (e as Error).message }, 'offset commit failed; retrying at the next interval');
+        }
+      }
+      this.forgetDrained();
+    });
+    return this.commitChain;
+  }
+
+  private forgetDrained(): void {
+    for (const ps of this.draining) if (ps.tracker.idle && ps.tracker.commitPoint() === undefined) this.draining.delete(ps);
+  }
+
+  /** Stop fetching: every assigned partition is paused (stop() follows once in-flight work is drained). */
+  quiesce(): void {
+    this.stopping = true;
+    if (this.committer) clearInterval(this.committer);
+    if (!this.consumer) return;
+    for (const ps of this.parts.values()) if (ps.pauses.size === 0) this.consumer.pause([{ topic: ps.topic, partitions: [ps.partition] }]);
+    this.updatePaused();
+  }
+
+  /** Jobs dispatched and not yet delivered. */
+  get inFlight(): Promise<void>[] {
+    return [...this.inflight];
+  }
+
+  /**
+   * After the in-flight work was delivered (or abandoned at the deadline):
+   * commit what completed, leave the group. Returns whether the commit made it.
+   */
+  async stop(deadline: number): Promise<boolean> {
+    this.quiesce();
+    const left = () => Math.max(0, deadline - Date.now());
+    const within = <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+    let ok = true;
+    if (this.consumer) {
+      if (!this.deps.transactor) ok = await within(this.commit(), left());
+      await within(this.consumer.disconnect(), left());
+    }
+    this.joined = false;
+    return ok;
+  }
+}
