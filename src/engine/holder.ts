@@ -37,6 +37,7 @@ export class RulesetHolder {
   private files: RulesFile[];
   readonly stats: HolderStats = { reloads: 0, failures: 0 };
   private listeners: ((rs: Ruleset, previous: Ruleset) => void)[] = [];
+  private resultListeners: ((r: ReloadResult) => void)[] = [];
 
   private constructor(
     private readonly paths: string[],
@@ -76,10 +77,17 @@ export class RulesetHolder {
     this.listeners.push(listener);
   }
 
+  /** Called with the result of every reload that did not swap (failed or unchanged); swaps go to onSwap. */
+  onUnswapped(listener: (r: ReloadResult) => void): void {
+    this.resultListeners.push(listener);
+  }
+
   /** Re-read the rule paths; swap if they compile, keep the old ruleset otherwise. */
   reload(): ReloadResult {
     const built = build(this.paths, this.options);
-    return this.apply(built);
+    const r = this.apply(built);
+    if (!r.changed) for (const l of this.resultListeners) l(r);
+    return r;
   }
 
   /** Swap to a ruleset built from already-read files (a worker receiving the main thread's files). */

@@ -25,13 +25,14 @@
  * After a rejoin kafkajs re-fetches retained partitions from the committed
  * offset; messages this process already dispatched are skipped.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaInputConfig } from '../config/types';
 import type { Metrics } from '../observability/metrics';
 import type { Evaluator } from './evaluate';
 import { Aborted, type OutputSet } from './outputs';
 import type { Transactor } from './transactor';
+import { sliceJob } from './job-slicer';
 import { PartitionTracker, type TrackedJob } from './tracker';
 
 /** Largest job handed to a worker at once. */
@@ -111,6 +112,7 @@ export class KafkaInput {
     const c = this.cfg;
     const { evaluator, kafka } = this.deps;
     this.pool = evaluator.pool;
+    this.pool.onRelease((w) => this.onRelease(w));
 
     this.consumer = kafka.consumer({
       groupId: c.groupId,
@@ -141,12 +143,6 @@ export class KafkaInput {
     });
     const every = this.deps.commitIntervalMs;
     this.committer = setInterval(() => (this.deps.transactor ? this.forgetDrained() : void this.commit()), every);
-  }
-
-  /** Input topics missing on the brokers, as `'topic' (key)` items. */
-  async missingTopics(admin: Admin): Promise<string[]> {
-    const existing = new Set(await admin.listTopics());
-    return this.cfg.topics.filter((t) => !existing.has(t)).map((t) => `'${t}' (inputs.${this.cfg.name}.topics)`);
   }
 
   private part(topic: string, partition: number): PartState {
@@ -220,15 +216,7 @@ export class KafkaInput {
       }
       const waited = Date.now() - started;
       const room = this.pool.room(ps.worker);
-      let n = 0;
-      let bytes = 0;
-      while (i + n < msgs.length && n < room.messages && n < MAX_JOB_MESSAGES) {
-        const size = msgs[i + n].value?.length ?? 0;
-        if (n > 0 && bytes + size > room.bytes) break;
-        if (n === 0 && size > room.bytes) break;
-        bytes += size;
-        n++;
-      }
+      const { n, bytes } = sliceJob(msgs, i, room, MAX_JOB_MESSAGES);
       if (n === 0) {
         // A short wait absorbs ordinary jitter; pausing costs a fetch round (kafkajs idles
         // maxWaitTime when every partition is paused), so it is for real saturation.

@@ -50,8 +50,8 @@ export interface RulesUpdateResult {
 export class WorkerPool {
   private nextId = 1;
   private closed = false;
-  /** Called after a release, with the worker index (the consumer resumes paused partitions). */
-  onRelease: (w: number) => void = () => {};
+  /** Called after a release, with the worker index (Kafka inputs resume paused partitions). */
+  private readonly releaseListeners: ((w: number) => void)[] = [];
   /** A worker died: its jobs are rejected; the process cannot continue safely. */
   onFatal: (e: Error) => void = () => {};
 
@@ -158,7 +158,11 @@ export class WorkerPool {
     const waiters = this.waiters[w];
     this.waiters[w] = [];
     for (const wake of waiters ?? []) wake(true);
-    this.onRelease(w);
+    for (const l of this.releaseListeners) l(w);
+  }
+
+  onRelease(listener: (w: number) => void): void {
+    this.releaseListeners.push(listener);
   }
 
   private readonly waiters: ((freed: boolean) => void)[][] = [];

@@ -135,8 +135,11 @@ export class Service {
   /** Re-read the rules; a set that compiles is handed to every worker, a failure keeps the running one. */
   async reload(): Promise<{ ok: boolean; changed: boolean; hash: string; errors: string[] }> {
     const r = this.holder.reload();
-    return r.ok && r.changed ? { ...r, ...(await this.applyRules()) } : this.recordReload(r);
+    return r.ok && r.changed ? { ...r, ...(await this.applying) } : r;
   }
+
+  /** The last hand-over of a swapped ruleset to the workers. */
+  private applying: Promise<{ ok: boolean; errors: string[] }> = Promise.resolve({ ok: true, errors: [] });
 
   private async applyRules(): Promise<{ ok: boolean; errors: string[] }> {
     const res = await this.pool!.updateRules(this.holder.currentFiles);
@@ -177,7 +180,9 @@ export class Service {
       { messages: cfg.engine.maxInFlightMessages, bytes: cfg.engine.maxInFlightBytes },
     );
     this.pool.onFatal = (e) => this.fatal('rule workers', e);
-    this.holder.onSwap(() => void this.applyRules());
+    // Every reload (SIGHUP, file watch) is counted; a swap is handed to every worker first.
+    this.holder.onSwap(() => void (this.applying = this.applyRules()));
+    this.holder.onUnswapped((r) => this.recordReload(r));
 
     const shaper = new AlertShaper({ staticFields: Object.keys(cfg.shaping.fields).length ? cfg.shaping.fields : undefined, throttle: cfg.shaping.throttle });
     shaper.onSuppressed = (a) => m.suppressed.inc({ rule: a.rule });

@@ -59,7 +59,7 @@ test('SIGHUP reloads rules in every worker; a broken ruleset is rejected and the
       '07:08:09.000001000: Notice New rule by u5', '07:08:09.000001000: Notice New rule by u6',
     ]);
     const m = (await httpGet(port, '/metrics')).body;
-    expect([metric(m, 'kestrel_rule_reloads_total', { result: 'ok' }), metric(m, 'kestrel_rule_reloads_total', { result: 'failed' })]).toEqual([1, 1]);
+    expect([metric(m, 'kestrel_rules_reloads_total', { result: 'ok' }), metric(m, 'kestrel_rules_reloads_total', { result: 'failed' })]).toEqual([1, 1]);
   } finally {
     expect(await stopConsume(c)).toBe(0);
   }

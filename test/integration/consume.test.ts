@@ -88,10 +88,10 @@ test('known events in → exactly the alerts of `kestrel run --json`, with key a
   expect(ready.body).toBe(`{"ready":true,"reasons":[],"ruleset":"${rulesetHash}"}\n`);
   expect((await httpGet(port, '/healthz')).status).toBe(200);
   const m = (await httpGet(port, '/metrics')).body;
-  expect(metric(m, 'kestrel_messages_consumed_total')).toBe(45);
+  expect(metric(m, 'kestrel_input_messages_total')).toBe(45);
   expect(metric(m, 'kestrel_events_total')).toBe(42);
-  expect(metric(m, 'kestrel_decode_failures_total')).toBe(3);
-  expect(metric(m, 'kestrel_dlq_messages_total')).toBe(3);
+  expect(metric(m, 'kestrel_rejected_total')).toBe(3);
+  expect(metric(m, 'kestrel_dead_letters_total')).toBe(3);
   expect(metric(m, 'kestrel_alerts_total')).toBe(expected.length);
   const first = JSON.parse(expected[0]);
   expect(metric(m, 'kestrel_alerts_total', { rule: first.rule, priority: first.priority })).toBe(expected.filter((a) => JSON.parse(a).rule === first.rule).length);
@@ -197,11 +197,11 @@ test('output topic unavailable: breaker opens, partitions pause, /readyz false; 
   await produce(`in-${id}`, events.map((value, i) => ({ key: `k${i}`, value })));
   await waitFor('breaker open and partitions paused', async () => {
     const m = (await httpGet(port, '/metrics')).body;
-    return metric(m, 'kestrel_breaker_state', { sink: 'kafka' }) === 2 && metric(m, 'kestrel_paused_partitions') === 2;
+    return metric(m, 'kestrel_breaker_state', { output: 'kafka' }) === 2 && metric(m, 'kestrel_paused_partitions') === 2;
   }, 60_000);
   const ready = await httpGet(port, '/readyz');
   expect(ready.status).toBe(503);
-  expect(JSON.parse(ready.body).reasons).toContain('sink kafka: breaker open');
+  expect(JSON.parse(ready.body).reasons).toContain('output kafka: breaker open');
   // Nothing committed beyond undelivered work while the sink is down.
   const [committed] = await admin.fetchOffsets({ groupId: `g-${id}`, topics: [`in-${id}`] });
   const ends = await admin.fetchTopicOffsets(`in-${id}`);
@@ -213,7 +213,7 @@ test('output topic unavailable: breaker opens, partitions pause, /readyz false; 
   expect([...new Set(values(out))]).toEqual([...expected].sort());
   await waitFor('breaker closed and partitions resumed', async () => {
     const m = (await httpGet(port, '/metrics')).body;
-    return metric(m, 'kestrel_breaker_state', { sink: 'kafka' }) === 0 && metric(m, 'kestrel_paused_partitions') === 0;
+    return metric(m, 'kestrel_breaker_state', { output: 'kafka' }) === 0 && metric(m, 'kestrel_paused_partitions') === 0;
   }, 30_000);
   expect(await stopConsume(c)).toBe(0);
   const [after] = await admin.fetchOffsets({ groupId: `g-${id}`, topics: [`in-${id}`] });

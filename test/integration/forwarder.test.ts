@@ -42,7 +42,7 @@ test('consume with a webhook input: a posted EventList is produced to the input 
   try {
     let port = 0;
     await waitFor('webhook', () => {
-      port = (c.logLines().find((l) => l.msg === 'audit webhook accepting events')?.port as number) ?? 0;
+      port = (c.logLines().find((l) => l.msg === 'webhook listening')?.port as number) ?? 0;
       return port > 0;
     }, 30_000);
     expect(await post(port, '/k8s-audit', eventList(events))).toEqual({ status: 200, body: expect.any(String) });
@@ -56,6 +56,11 @@ test('consume with a webhook input: a posted EventList is produced to the input 
   }
 }, 90_000);
 
+/** The JSON log lines of a process's stderr. */
+function logLines(err: string): Record<string, unknown>[] {
+  return err.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+}
+
 test('serve in forwarder mode: 200 only once the events are on the topic', async () => {
   const id = randomUUID().slice(0, 8);
   await createTopics(admin, { [`fw-${id}`]: 1 });
@@ -67,10 +72,11 @@ test('serve in forwarder mode: 200 only once the events are on the topic', async
   try {
     let port = 0;
     await waitFor('serve', () => {
-      port = Number(/serving http:\/\/127\.0\.0\.1:(\d+)/.exec(err)?.[1] ?? 0);
+      const listening = logLines(err).find((l) => l.msg === 'webhook listening');
+      port = Number(listening?.port ?? 0);
       return port > 0;
     }, 30_000);
-    expect(err).toContain(`kestrel: forwarding events to Kafka topic fw-${id}`);
+    expect(logLines(err).find((l) => l.msg === 'webhook listening')?.forward_topic).toBe(`fw-${id}`);
     const events = auditEvents(1).slice(0, 3);
     expect((await post(port, '/k8s-audit', eventList(events))).status).toBe(200);
     const got = await readTopic(`fw-${id}`, 3, { settleMs: 0 });

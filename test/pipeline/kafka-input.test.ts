@@ -1,0 +1,148 @@
+/**
+ * The Kafka input's jobs (batch dispatch under a budget, pause policy, the
+ * committer of contiguous delivered offsets, crash supervision) driven by
+ * fakes: a fake kafkajs consumer and EachBatchPayload, a fake worker pool and
+ * output set. The real-broker behaviour is tested in test/integration/.
+ */
+import pino from 'pino';
+import type { EachBatchPayload } from 'kafkajs';
+import type { KafkaInputConfig } from '../../src/config/types';
+import { Metrics } from '../../src/observability/metrics';
+import type { EvaluatedJob, Evaluator } from '../../src/pipeline/evaluate';
+import { sliceJob } from '../../src/pipeline/job-slicer';
+import { KafkaInput } from '../../src/pipeline/kafka-input';
+import type { OutputSet } from '../../src/pipeline/outputs';
+
+const CFG: KafkaInputConfig = { type: 'kafka', name: 'audit', topics: ['t'], groupId: 'g', fromBeginning: true, sessionTimeoutMs: 30_000, format: 'auto', source: 'k8s_audit', fields: {} };
+
+class FakeConsumer {
+  readonly events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' };
+  readonly handlers = new Map<string, (e: { payload: any }) => void>();
+  eachBatch!: (p: EachBatchPayload) => Promise<void>;
+  readonly log: string[] = [];
+  on(ev: string, fn: (e: { payload: any }) => void) {
+    this.handlers.set(ev, fn);
+  }
+  async connect() {}
+  async subscribe() {}
+  async run(opts: { eachBatch: (p: EachBatchPayload) => Promise<void> }) {
+    this.eachBatch = opts.eachBatch;
+  }
+  pause(tps: { topic: string; partitions: number[] }[]) {
+    this.log.push(`pause ${tps[0].topic}/${tps[0].partitions[0]}`);
+  }
+  resume(tps: { topic: string; partitions: number[] }[]) {
+    this.log.push(`resume ${tps[0].topic}/${tps[0].partitions[0]}`);
+  }
+  async commitOffsets(o: { topic: string; partition: number; offset: string }[]) {
+    this.log.push(`commit ${o.map((x) => `${x.topic}/${x.partition}@${x.offset}`).join(',')}`);
+  }
+  async disconnect() {}
+}
+
+/** A pool whose budget is 3 messages and whose jobs finish when the test says so. */
+function fakes() {
+  const consumer = new FakeConsumer();
+  const jobs: { values: number; finish: () => void }[] = [];
+  const inFlight = { messages: 0, bytes: 0 };
+  const releases: ((w: number) => void)[] = [];
+  const pool = {
+    size: 1,
+    budget: { messages: 3, bytes: 1 << 20 },
+    workerFor: () => 0,
+    room: () => ({ messages: 3 - inFlight.messages, bytes: (1 << 20) - inFlight.bytes }),
+    inFlight: () => ({ ...inFlight }),
+    reserve: (_w: number, m: number, b: number) => ((inFlight.messages += m), (inFlight.bytes += b)),
+    release: (_w: number, m: number, b: number) => {
+      inFlight.messages -= m;
+      inFlight.bytes -= b;
+      for (const l of releases) l(0);
+    },
+    waitForRelease: async () => false,
+    onRelease: (l: (w: number) => void) => releases.push(l),
+  };
+  const evaluator = {
+    pool,
+    run: (_w: number, values: unknown[]) =>
+      new Promise<EvaluatedJob>((resolve) => jobs.push({ values: values.length, finish: () => resolve({ alerts: [], letters: [], events: values.length }) })),
+  } as unknown as Evaluator;
+  const delivered: number[] = [];
+  const outputs = { deliver: async (o: EvaluatedJob) => void delivered.push(o.events) } as unknown as OutputSet;
+  const input = new KafkaInput(CFG, { kafka: { consumer: () => consumer } as never, evaluator, outputs, commitIntervalMs: 60_000, logger: pino({ level: 'silent' }), metrics: new Metrics(false) });
+  return { consumer, jobs, input, delivered };
+}
+
+function batchOf(offsets: number[], resolved: string[]): EachBatchPayload {
+  return {
+    batch: { topic: 't', partition: 0, highWatermark: String(offsets[offsets.length - 1] + 1), messages: offsets.map((o) => ({ offset: String(o), value: Buffer.from('{}') })) },
+    resolveOffset: (o: string) => void resolved.push(o),
+    heartbeat: async () => {},
+    isRunning: () => true,
+    isStale: () => false,
+  } as unknown as EachBatchPayload;
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('KafkaInput with a fake consumer', () => {
+  test('a batch is sliced to the budget; a full budget pauses the partition; release resumes it', async () => {
+    const { consumer, jobs, input } = fakes();
+    await input.start();
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0] } } });
+    const resolved: string[] = [];
+    await consumer.eachBatch(batchOf([10, 11, 12, 13, 14], resolved));
+    expect(jobs.map((j) => j.values)).toEqual([3]);
+    expect(resolved).toEqual(['12']);
+    expect(consumer.log).toEqual(['pause t/0']);
+    jobs[0].finish();
+    await tick();
+    await tick();
+    expect(consumer.log).toEqual(['pause t/0', 'resume t/0']);
+  });
+
+  test('offsets are committed only up to the contiguous delivered prefix', async () => {
+    const { consumer, jobs, input, delivered } = fakes();
+    await input.start();
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0] } } });
+    await consumer.eachBatch(batchOf([0], []));
+    await consumer.eachBatch(batchOf([1, 2], []));
+    jobs[1].finish();
+    await tick();
+    await input.commit();
+    expect(consumer.log).toEqual([]);
+    jobs[0].finish();
+    await tick();
+    await input.commit();
+    expect(delivered).toEqual([2, 1]);
+    expect(consumer.log).toEqual(['commit t/0@3']);
+  });
+
+  test('an open output breaker pauses every assigned partition until it closes', async () => {
+    const { consumer, input } = fakes();
+    await input.start();
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0, 1] } } });
+    input.setBreakersOpen(true);
+    input.setBreakersOpen(false);
+    expect(consumer.log).toEqual(['pause t/0', 'pause t/1', 'resume t/0', 'resume t/1']);
+    expect(input.notReady()).toEqual([]);
+  });
+
+  test('a consumer crash kafkajs does not restart fails the input with its cause', async () => {
+    const { consumer, input } = fakes();
+    await input.start();
+    expect(input.notReady()).toEqual(['input audit: not a member of consumer group g']);
+    consumer.handlers.get('crash')!({ payload: { restart: false, error: new Error('Snappy compression not implemented') } });
+    await expect(input.failed).resolves.toEqual(new Error('Kafka consumer stopped: Snappy compression not implemented'));
+  });
+});
+
+describe('sliceJob', () => {
+  const msgs = [10, 20, 30, 40].map((n) => ({ value: Buffer.alloc(n) }));
+  test('by messages, by bytes, by the job maximum', () => {
+    expect(sliceJob(msgs, 0, { messages: 2, bytes: 1000 }, 1000)).toEqual({ n: 2, bytes: 30 });
+    expect(sliceJob(msgs, 1, { messages: 9, bytes: 55 }, 1000)).toEqual({ n: 2, bytes: 50 });
+    expect(sliceJob(msgs, 0, { messages: 9, bytes: 1000 }, 3)).toEqual({ n: 3, bytes: 60 });
+    expect(sliceJob(msgs, 3, { messages: 9, bytes: 39 }, 1000)).toEqual({ n: 0, bytes: 0 });
+    expect(sliceJob([{ value: null }], 0, { messages: 1, bytes: 0 }, 1000)).toEqual({ n: 1, bytes: 0 });
+  });
+});
