@@ -1,17 +1,12 @@
 /** `kestrel check`: validate rule files like `falco -V`. */
-import { loadRuleset } from '../engine/load';
-import { printDiagnostics } from './common';
+import { loadCommandRules } from './common';
 
 export function checkCommand(rules: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): number {
-  const { ruleset, diagnostics } = loadRuleset(rules);
-  printDiagnostics(diagnostics, err);
-  const errors = diagnostics.filter((d) => d.severity === 'error').length;
-  if (!ruleset || errors > 0) {
-    err.write(`kestrel: ${errors} error(s) in rules\n`);
-    return 1;
-  }
+  const { ruleset, code, warnings } = loadCommandRules(rules, {}, err, true);
+  if (!ruleset) return code;
   const s = ruleset.summary();
   const compiled = s.rules.filter((r) => r.compiled).length;
-  out.write(`Ok: ${s.rules.length} rules (${compiled} compiled for ${ruleset.sources.join(', ') || 'no source'}, ${s.rules.length - compiled} of other sources skipped)\n`);
+  const counts = `${s.rules.length} rules (${compiled} compiled for ${ruleset.sources.join(', ')}, ${s.rules.length - compiled} of other sources skipped)`;
+  out.write(warnings > 0 ? `Ok, with ${warnings} warning(s): ${counts}\n` : `Ok: ${counts}\n`);
   return 0;
 }

@@ -1,7 +1,6 @@
 /** `kestrel fields` and `kestrel rules`: what the engine knows. */
 import { catalogFor, KNOWN_SOURCES } from '../fields';
-import { loadRuleset } from '../engine/load';
-import { printDiagnostics, UsageError } from './common';
+import { loadCommandRules, UsageError } from './common';
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -25,9 +24,8 @@ export function fieldsCommand(source: string | undefined, out: NodeJS.WritableSt
 }
 
 export function rulesCommand(rules: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): number {
-  const { ruleset, diagnostics } = loadRuleset(rules);
-  printDiagnostics(diagnostics.filter((d) => d.severity === 'error'), err);
-  if (!ruleset) return 1;
+  const { ruleset, code } = loadCommandRules(rules, {}, err, false);
+  if (!ruleset) return code;
   const rows = [['RULE', 'SOURCE', 'PRIORITY', 'ENABLED', 'STATUS']];
   for (const r of ruleset.summary().rules) rows.push([r.name, r.source, r.priority, String(r.enabled), r.compiled ? 'compiled' : 'skipped (source not evaluated)']);
   out.write(table(rows));

@@ -1,84 +1,58 @@
 /** The `kestrel` command line: parses arguments and wires the commands. */
-import { parseArgs } from 'node:util';
 import { parsePriority } from '../language/priority';
 import { VERSION } from '../version';
 import { checkCommand } from './check';
 import { consumeMain } from './consume';
 import { serveCommand } from './serve';
+import { startMain } from './start';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
+import { commandHelp, COMMANDS, globalHelp, parseCommandArgs } from './help';
 import { fieldsCommand, rulesCommand } from './list';
 import { runCommand } from './run';
 import { PAYLOAD_FORMATS, type PayloadFormat } from '../decode/envelope';
 
-const HELP = `kestrel ${VERSION}: Falco-compatible detection for Kubernetes audit events
+/** Commands that parse and document their own flags. */
+const OWN_PARSERS: Record<string, (argv: string[]) => Promise<number>> = {
+  start: (argv) => startMain(argv),
+  serve: serveCommand,
+  consume: (argv) => consumeMain(argv),
+};
+const ALL_COMMANDS = [...Object.keys(COMMANDS), ...Object.keys(OWN_PARSERS)];
 
-Usage:
-  kestrel run    [-r FILE|DIR]... [-i FILE|-] [--json] [--rule-matching first|all]
-                 [--source k8s_audit|k8s_admission] [--min-priority P] [--max-event-bytes N]
-                 [--format F]
-  kestrel check  [-r FILE|DIR]...
-  kestrel rules  [-r FILE|DIR]...
-  kestrel fields [--source SOURCE]
-  kestrel serve  [-c CONFIG] [-r FILE|DIR]... [--listen HOST:PORT] [--token-file F] [--tls-cert F --tls-key F]
-                 audit webhook and kube-audit-rest receiver (kestrel serve --help; docs/webhook.md)
-  kestrel consume -c kestrel.yaml   Kafka consumer group (kestrel consume --help; docs/kafka.md)
-
-  -r, --rules      rules file or directory (its *.yaml in name order); repeatable.
-                   Default: the rules/ folder shipped with Kestrel.
-  -i, --input      events file, one JSON document per line or pretty-printed; '-' or
-                   nothing for stdin. A document may be an audit Event or EventList.
-  --json           print alerts as Falco JSON (default: Falco's text line)
-  --rule-matching  first (Falco's default: at most one alert per event) or all
-  --source         event source of the input (default k8s_audit)
-  --min-priority   skip rules below this priority (default debug)
-  --format         how each document is wrapped, as a Kafka input's format: auto, event,
-                   eventlist, lines, fluentbit, vector, cloudwatch, gke, aks, ovh
-                   (default: plain audit documents; docs/managed.md). gzip: pipe through zcat.
-  -h, --help       this help;  -v, --version  the version
-`;
+function unknownCommand(name: string): UsageError {
+  return new UsageError(`unknown command '${name}' (try: ${ALL_COMMANDS.join(', ')}; kestrel help)`);
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(HELP);
+  if (!command || command === '-h' || command === '--help') {
+    process.stdout.write(globalHelp());
     return command ? 0 : 2;
   }
-  if (command === '-v' || command === '--version') {
+  if (command === '-V' || command === '-v' || command === '--version' || command === 'version') {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  // Commands with their own options parse them themselves.
-  if (command === 'consume') return consumeMain(rest);
-  if (command === 'serve') return serveCommand(rest);
-  const { values } = parseArgs({
-    args: rest,
-    allowPositionals: false,
-    options: {
-      rules: { type: 'string', short: 'r', multiple: true },
-      input: { type: 'string', short: 'i' },
-      json: { type: 'boolean' },
-      'rule-matching': { type: 'string' },
-      source: { type: 'string' },
-      'min-priority': { type: 'string' },
-      'max-event-bytes': { type: 'string' },
-      format: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  if (command === 'help') return help(rest);
+  const own = OWN_PARSERS[command];
+  if (own) return own(rest);
+  if (!COMMANDS[command]) throw unknownCommand(command);
+
+  const values = parseCommandArgs(command, rest);
   if (values.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(commandHelp(command));
     return 0;
   }
-  const rules = values.rules?.length ? values.rules : [DEFAULT_RULES_DIR];
+  const rules = (values.rules as string[] | undefined)?.length ? (values.rules as string[]) : [DEFAULT_RULES_DIR];
   switch (command) {
     case 'run': {
-      const matching = values['rule-matching'] ?? 'first';
+      const matching = (values['rule-matching'] as string | undefined) ?? 'first';
       if (matching !== 'first' && matching !== 'all') throw new UsageError(`--rule-matching must be 'first' or 'all', not '${matching}'`);
-      const source = values.source ?? 'k8s_audit';
+      const source = (values.source as string | undefined) ?? 'k8s_audit';
       if (source !== 'k8s_audit' && source !== 'k8s_admission') throw new UsageError(`--source must be k8s_audit or k8s_admission, not '${source}'`);
       let minPriority;
       if (values['min-priority'] !== undefined) {
-        minPriority = parsePriority(values['min-priority']);
+        minPriority = parsePriority(values['min-priority'] as string);
         if (!minPriority) throw new UsageError(`--min-priority: unknown priority '${values['min-priority']}'`);
       }
       let maxEventBytes;
@@ -88,23 +62,51 @@ export async function main(argv: string[]): Promise<number> {
       }
       const format = values.format as PayloadFormat | undefined;
       if (format !== undefined && !PAYLOAD_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${PAYLOAD_FORMATS.join(', ')}, not '${format}'`);
-      return runCommand({ rules, input: values.input, json: values.json ?? false, ruleMatching: matching, source, minPriority, maxEventBytes, format });
+      return runCommand({ rules, input: values.input as string | undefined, json: values.json === true, ruleMatching: matching, source, minPriority, maxEventBytes, format });
     }
     case 'check':
       return checkCommand(rules);
     case 'rules':
       return rulesCommand(rules);
-    case 'fields':
-      return fieldsCommand(values.source);
     default:
-      throw new UsageError(`unknown command '${command}' (try: run, serve, consume, check, rules, fields)`);
+      return fieldsCommand(values.source as string | undefined);
   }
 }
 
-/** Run the CLI as a process: exit code 0 ok, 1 rule errors, 2 usage, 70 internal error. */
+/** `kestrel help [COMMAND]`. */
+async function help(args: string[]): Promise<number> {
+  if (args.length === 0) {
+    process.stdout.write(globalHelp());
+    return 0;
+  }
+  if (args.length > 1) throw new UsageError('help takes one command name (kestrel help run)');
+  const [name] = args;
+  if (COMMANDS[name]) {
+    process.stdout.write(commandHelp(name));
+    return 0;
+  }
+  if (OWN_PARSERS[name]) return OWN_PARSERS[name](['--help']);
+  throw unknownCommand(name);
+}
+
+/** A closed stdout or stderr (`kestrel fields | head -2`) ends a short command quietly. */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw e;
+    });
+  }
+}
+
+/**
+ * Run the CLI as a process. Exit codes: 0 ok, 1 the rules did not load,
+ * 2 usage, configuration or input-file error, 70 internal error (a bug).
+ */
 export function runCli(argv: string[] = process.argv.slice(2)): void {
   // Long-running commands may leave client sockets or timers behind after a clean stop.
-  const exitNow = argv[0] === 'consume' || argv[0] === 'serve';
+  const exitNow = argv[0] !== undefined && argv[0] in OWN_PARSERS;
+  if (!exitNow) exitQuietlyOnClosedPipe();
   main(argv).then(
     (code) => {
       process.exitCode = code;

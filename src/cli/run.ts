@@ -4,11 +4,11 @@ import { DocumentSplitter, DEFAULT_SPLITTER_OPTIONS } from '../decode/documents'
 import { decodeDocument } from '../decode/events';
 import { decodeText, type PayloadFormat } from '../decode/envelope';
 import { alertJson, alertText, type Alert } from '../engine/alert';
-import { loadRuleset } from '../engine/load';
 import type { RuleMatching } from '../engine/ruleset';
 import { PRIORITIES, type Priority } from '../language/priority';
 import { openInput } from '../sources/file';
-import { printDiagnostics, writeWithBackpressure } from './common';
+import { loadCommandRules, writeWithBackpressure } from './common';
+import { ProgressLine, type ProgressOptions } from './progress';
 
 export interface RunOptions {
   rules: string[];
@@ -20,6 +20,10 @@ export interface RunOptions {
   maxEventBytes?: number;
   /** Decode each document as a Kafka payload in this envelope format (managed-Kubernetes records...). */
   format?: PayloadFormat;
+  /** For tests: whether stdin is a terminal (default: process.stdin.isTTY). */
+  stdinIsTTY?: boolean;
+  /** For tests: the progress line's timing (it shows only when `err` is a TTY). */
+  progress?: ProgressOptions;
 }
 
 export interface RunSummary {
@@ -34,15 +38,22 @@ export interface RunSummary {
 }
 
 export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const { ruleset, diagnostics } = loadRuleset(opts.rules, { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() });
-  printDiagnostics(diagnostics, err);
-  if (!ruleset) return 1;
+  const { ruleset, code } = loadCommandRules(opts.rules, { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() }, err, true);
+  if (!ruleset) return code;
+  const fromStdin = !opts.input || opts.input === '-';
+  if (!opts.input && (opts.stdinIsTTY ?? process.stdin.isTTY) === true) {
+    // Without this line a user who forgot -i sees a command that seems to hang.
+    err.write('kestrel: reading audit events from stdin (end with Ctrl-D); pass -i FILE to read a file\n');
+  }
 
   const summary: RunSummary = { documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map() };
   const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes });
   const host = hostname();
-  const label = opts.input && opts.input !== '-' ? opts.input : 'stdin';
+  const label = fromStdin ? 'stdin' : opts.input!;
   let pendingOut = '';
+  const progress = new ProgressLine(err, () => summary, opts.progress);
+  // Alerts to the same terminal would land on the progress line: erase it first.
+  const outSharesTerminal = (out as { isTTY?: boolean }).isTTY === true;
 
   const handle = (docs: ReturnType<DocumentSplitter['push']>) => {
     for (const doc of docs) {
@@ -54,11 +65,13 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
           : decodeDocument(doc.text, opts.source, host);
       if (!decoded.ok) {
         summary.rejected++;
+        progress.clear();
         err.write(`kestrel: ${label}:${doc.line}: rejected: ${decoded.reason}\n`);
         continue;
       }
       for (const r of decoded.rejected ?? []) {
         summary.rejected++;
+        progress.clear();
         err.write(`kestrel: ${label}:${doc.line}: record ${r.recordIndex} rejected: ${r.reason}\n`);
       }
       if (decoded.skipped?.length) summary.skipped = (summary.skipped ?? 0) + decoded.skipped.length;
@@ -77,19 +90,27 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
     for await (const chunk of input as AsyncIterable<Buffer>) {
       handle(splitter.push(chunk));
       if (pendingOut) {
+        if (outSharesTerminal) progress.clear();
         const wait = writeWithBackpressure(out, pendingOut);
         pendingOut = '';
         if (wait) await wait;
       }
     }
   } catch (e) {
-    err.write(`kestrel: cannot read ${label}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-    return 1;
+    progress.stop();
+    err.write(`kestrel: cannot read ${label}: ${readError(e as NodeJS.ErrnoException)}\n`);
+    return 2;
   }
+  progress.stop();
   handle(splitter.end());
   if (pendingOut) await (writeWithBackpressure(out, pendingOut) ?? Promise.resolve());
   err.write(formatSummary(summary));
   return 0;
+}
+
+function readError(e: NodeJS.ErrnoException): string {
+  const what: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory' };
+  return e.code ? (what[e.code] ? `${what[e.code]} (${e.code})` : e.code) : e.message;
 }
 
 function count(s: RunSummary, a: Alert): void {

@@ -3,14 +3,44 @@
  * `config: kafka.brokers: must be a non-empty list of host:port`. Unknown keys
  * are errors too (allow()): a typo must not silently fall back to a default.
  */
+import { parsePriority, type Priority } from '../language/priority';
+
 export class ConfigError extends Error {
   constructor(key: string, problem: string) {
     super(`config: ${key}: ${problem}`);
   }
 }
 
+export const PRIORITY_PROBLEM = 'must be a Falco priority (emergency, alert, critical, error, warning, notice, informational, debug)';
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What a recorded key holds: a value (or section), or a free-form map of names (fields, headers). */
+export type KeyKind = 'key' | 'map';
+
+let recording: Map<string, KeyKind> | undefined;
+
+/** `outputs[1].breaker.timeout_ms` -> `outputs[].breaker.timeout_ms`. */
+export function genericKey(key: string): string {
+  return key.replace(/\[\d+\]/g, '[]');
+}
+
+/**
+ * Run `fn` and return every key a Section read meanwhile (list indexes
+ * generalised to `[]`): the loader's own record of the keys it accepts, which
+ * the reference test compares with deploy/kestrel.reference.yaml.
+ */
+export function recordKeys<T>(fn: () => T): { value: T; keys: Map<string, KeyKind> } {
+  const outer = recording;
+  const keys = new Map<string, KeyKind>();
+  recording = keys;
+  try {
+    return { value: fn(), keys };
+  } finally {
+    recording = outer;
+  }
+}
 
 export class Section {
   private readonly seen = new Set<string>();
@@ -33,6 +63,7 @@ export class Section {
 
   raw(k: string): unknown {
     this.seen.add(k);
+    if (recording && !recording.has(genericKey(this.key(k)))) recording.set(genericKey(this.key(k)), 'key');
     return this.obj[k] ?? undefined;
   }
 
@@ -94,6 +125,47 @@ export class Section {
     const list = typeof v === 'string' ? [v] : v;
     if (!Array.isArray(list) || list.length === 0 || list.some((s) => typeof s !== 'string' || s.trim() === '')) throw new ConfigError(this.key(k), what);
     return list.map((s: string) => s.trim());
+  }
+
+  /** Optional integer in [min, max]: undefined when absent. */
+  optionalInt(k: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    return this.has(k) ? this.int(k, min, min, max) : (this.raw(k), undefined);
+  }
+
+  /** Optional list of strings: undefined when absent. */
+  optionalStringList(k: string): string[] | undefined {
+    return this.has(k) ? this.stringList(k, undefined) : (this.raw(k), undefined);
+  }
+
+  /** A mapping of names to scalar values (static fields, HTTP headers), as strings. */
+  stringMap(k: string): Record<string, string> {
+    const v = this.raw(k);
+    recording?.set(genericKey(this.key(k)), 'map');
+    if (v === undefined) return {};
+    if (!isObj(v)) throw new ConfigError(this.key(k), 'must be a mapping of names to strings');
+    const out: Record<string, string> = {};
+    for (const [name, val] of Object.entries(v)) {
+      if (typeof val !== 'string' && typeof val !== 'number' && typeof val !== 'boolean') throw new ConfigError(`${this.key(k)}.${name}`, 'must be a string');
+      out[name] = String(val);
+    }
+    return out;
+  }
+
+  /** A list of mappings (inputs, outputs, webhook paths), one Section per item named `key[i]`. */
+  sectionList(k: string, what: string, dflt?: Section[]): Section[] {
+    const v = this.raw(k);
+    if (v === undefined && dflt !== undefined) return dflt;
+    if (!Array.isArray(v) || v.length === 0) throw new ConfigError(this.key(k), what);
+    return v.map((item, i) => Section.of(`${this.key(k)}[${i}]`, item));
+  }
+
+  /** A Falco priority name (case-insensitive, `info` too): the one priority parser of every config. */
+  priority(k: string, dflt: Priority): Priority {
+    const v = this.raw(k);
+    if (v === undefined) return dflt;
+    const p = typeof v === 'string' ? parsePriority(v) : undefined;
+    if (!p) throw new ConfigError(this.key(k), `${PRIORITY_PROBLEM}, got ${JSON.stringify(v)}`);
+    return p;
   }
 
   /** Reject keys that were never read (the alternative to listing them with allow()). */

@@ -7,66 +7,22 @@ import type { ThrottleOptions } from '../engine/shaping';
 import type { Priority } from '../language/priority';
 import type { BreakerOptions } from '../sinks/breaker';
 import type { FsyncPolicy } from '../sinks/file';
+import type { IncludeEvent } from '../engine/alert-context';
+import type { AlertFormat } from '../sinks/formats';
 import type { AlertKey } from '../sinks/kafka';
 import type { KafkaConnection, SaslMechanism, SslConfig } from '../sources/kafka';
 
-export type { KafkaConnection, SaslMechanism, SslConfig };
+export type { AlertFormat, IncludeEvent, KafkaConnection, SaslMechanism, SslConfig };
 
 import type { PayloadFormat } from '../decode/envelope';
 
 export type DeliveryMode = 'at_least_once' | 'exactly_once';
-export interface KafkaConfig {
-  brokers: string[];
-  clientId: string;
-  groupId: string;
-  inputTopics: string[];
-  /** Where a group without committed offsets starts. */
-  fromBeginning: boolean;
-  ssl?: SslConfig;
-  sasl?: { mechanism: SaslMechanism; username: string; password: string };
-  connectionTimeoutMs: number;
-  sessionTimeoutMs: number;
-}
-
-export interface KafkaSinkConfig {
-  topic: string;
-  key: AlertKey;
-  minPriority: Priority;
-}
-
-export interface StreamSinkConfig {
-  minPriority: Priority;
-  format: 'json' | 'text';
-}
-
-/** @deprecated the consume-era model; replaced by ServiceConfig. */
-export interface KestrelConfig {
-  kafka: KafkaConfig;
-  rules: { paths: string[]; ruleMatching: RuleMatching; minPriority: Priority; source: 'k8s_audit' | 'k8s_admission' };
-  input: { format: PayloadFormat; maxMessageBytes: number };
-  workers: { count: number; maxInFlightMessages: number; maxInFlightBytes: number };
-  delivery: { mode: DeliveryMode; commitIntervalMs: number; transactionalId: string };
-  /** Undefined: undecodable messages are logged and counted only (a warning at start says so). */
-  dlq?: { topic: string };
-  sinks: { kafka?: KafkaSinkConfig; stdout?: StreamSinkConfig; file?: StreamSinkConfig & { path: string } };
-  breaker: { timeoutMs: number; errorThresholdPercentage: number; resetTimeoutMs: number; volumeThreshold: number };
-  /** Undefined: no HTTP server. Port 0 picks a free port (tests). */
-  metrics?: { host: string; port: number };
-  /** Undefined: no webhook. Otherwise an audit webhook whose events are produced to `topic` (a consumed input topic). */
-  webhook?: { host: string; port: number; path: string; tokens: string[]; maxBodyBytes: number; topic: string };
-  shutdownTimeoutMs: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  hostname: string;
-}
-
 // ---------------------------------------------------------------------------
 // The one service configuration (kestrel start -c kestrel.yaml). `serve` and
 // `consume` build the same model from their flags and legacy files.
 // ---------------------------------------------------------------------------
 
 export type EventSource = 'k8s_audit' | 'k8s_admission';
-/** Alert payload of an output: Falco's text line, Falco's JSON alert, OCSF or ECS documents. */
-export type AlertFormat = 'text' | 'json' | 'ocsf' | 'ecs';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface KafkaInputConfig {
@@ -102,6 +58,10 @@ export interface WebhookInputConfig {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   maxConcurrentRequests: number;
+  /** The same, per client address. */
+  maxConcurrentRequestsPerClient: number;
+  /** Events (EventList items, JSON lines) accepted in one request; more is refused whole (400). */
+  maxEventsPerRequest: number;
   /** Forward the events to this Kafka topic (acks=all before the 200) instead of evaluating them here. */
   forwardTopic?: string;
 }
@@ -129,7 +89,12 @@ export interface OutputSelection {
 
 interface OutputCommon extends OutputSelection {
   name: string;
+  /** Payload: Falco's text line or JSON alert (default), OCSF Detection Finding, ECS document. */
   format: AlertFormat;
+  /** How much of the audit event each alert carries (OCSF/ECS evidence, Falco JSON `audit` key). */
+  includeEvent: IncludeEvent;
+  /** Cap on the event text with includeEvent full. */
+  includeEventMaxBytes: number;
   breaker: BreakerOptions;
 }
 

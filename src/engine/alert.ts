@@ -3,6 +3,7 @@
  * `HH:MM:SS.nnnnnnnnn: Priority message` and the JSON object with keys in
  * Falco's (alphabetical) order. Times are printed in UTC.
  */
+import { formatIso8601, formatTimeHMS } from '../fields/time';
 import type { Priority } from '../language/priority';
 
 export interface Alert {
@@ -21,18 +22,14 @@ export interface Alert {
   extra?: Record<string, unknown>;
 }
 
+/** `HH:MM:SS.nnnnnnnnn` in UTC (pre-1970 times too: the fraction is never negative). */
 export function formatTime(ns: bigint): string {
-  const ms = Number(ns / 1_000_000n);
-  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${frac}`;
+  return formatTimeHMS(ns);
 }
 
+/** Falco's JSON alert `time`: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`. */
 export function formatIsoTime(ns: bigint): string {
-  const ms = Number(ns / 1_000_000n);
-  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
-  return `${new Date(ms).toISOString().slice(0, 19)}.${frac}Z`;
+  return formatIso8601(ns);
 }
 
 /** Falco's text line. */

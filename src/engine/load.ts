@@ -1,7 +1,7 @@
 /** Reading rule files from disk: the only I/O of rule loading. */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Diagnostic } from '../language/diagnostics';
+import { errorAt, warningAt, type Diagnostic } from '../language/diagnostics';
 import { Ruleset, type RulesetOptions, type RulesFile } from './ruleset';
 
 /** Expand `-r` arguments: a directory means its *.yaml / *.yml files in name order. */
@@ -13,12 +13,12 @@ export function resolveRulePaths(paths: string[]): { files: string[]; diagnostic
     try {
       st = statSync(p);
     } catch {
-      diagnostics.push({ severity: 'error', file: p, line: 0, col: 0, message: 'no such file or directory' });
+      diagnostics.push(errorAt('LOAD_ERR_FILE_READ', p, undefined, 'no such file or directory'));
       continue;
     }
     if (st.isDirectory()) {
       const names = readdirSync(p).filter((n) => /\.ya?ml$/.test(n)).sort();
-      if (names.length === 0) diagnostics.push({ severity: 'warning', file: p, line: 0, col: 0, message: 'directory holds no .yaml rule files' });
+      if (names.length === 0) diagnostics.push(warningAt('LOAD_NO_RULES_FILES', p, undefined, 'directory holds no .yaml rule files'));
       files.push(...names.map((n) => join(p, n)));
     } else files.push(p);
   }
@@ -32,16 +32,18 @@ export function readRuleFiles(paths: string[]): { files: RulesFile[]; diagnostic
     try {
       files.push({ path, text: readFileSync(path, 'utf8') });
     } catch (e) {
-      resolved.diagnostics.push({ severity: 'error', file: path, line: 0, col: 0, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      resolved.diagnostics.push(errorAt('LOAD_ERR_FILE_READ', path, undefined, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
     }
   }
   return { files, diagnostics: resolved.diagnostics };
 }
 
-export function loadRuleset(paths: string[], options: RulesetOptions = {}): { ruleset?: Ruleset; diagnostics: Diagnostic[] } {
+/** Read and compile; `files` are the rule files found (in load order), whether or not they compiled. */
+export function loadRuleset(paths: string[], options: RulesetOptions = {}): { ruleset?: Ruleset; diagnostics: Diagnostic[]; files: string[] } {
   const { files, diagnostics } = readRuleFiles(paths);
   const built = Ruleset.build(files, options);
   const all = [...diagnostics, ...built.diagnostics];
-  if (all.some((d) => d.severity === 'error')) return { diagnostics: all };
-  return { ruleset: built.ruleset, diagnostics: all };
+  const found = files.map((f) => f.path);
+  if (all.some((d) => d.severity === 'error')) return { diagnostics: all, files: found };
+  return { ruleset: built.ruleset, diagnostics: all, files: found };
 }

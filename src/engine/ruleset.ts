@@ -8,9 +8,10 @@ import { catalogFor, eventTimeNs, renderForOutput } from '../fields';
 import type { EventView } from '../fields/types';
 import { checkSyntax, compileSource, EvalContext, type CompiledRule, type CompiledSource } from '../language/compiler';
 import { RuleCollection } from '../language/collector';
-import type { Diagnostic } from '../language/diagnostics';
+import { warningAt, type Diagnostic } from '../language/diagnostics';
 import { atLeast, type Priority } from '../language/priority';
 import { readRulesFile } from '../language/reader';
+import { unusedDefinitions } from '../language/usage';
 import { toText } from '../language/values';
 import type { Alert } from './alert';
 import { buildRuleIndex, type RuleIndex } from './rule-index';
@@ -90,9 +91,11 @@ export class Ruleset {
       runtimes.set(rule.source, { compiled, active, index, indexSlots });
     }
     for (const [source, s] of skipped) {
-      diagnostics.push({ severity: 'warning', file: s.file, line: s.line, col: 1, message: `${s.count} rule(s) of source '${source}' skipped: Kestrel evaluates k8s_audit and k8s_admission events only` });
+      diagnostics.push(warningAt('LOAD_UNKNOWN_SOURCE', s.file, { line: s.line, col: 1 }, `${s.count} rule(s) of source '${source}' skipped: Kestrel evaluates k8s_audit and k8s_admission events only`));
     }
     if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+    // As in Falco, only a ruleset that compiled is checked for unused macros and lists.
+    diagnostics.push(...unusedDefinitions(coll));
     return { ruleset: new Ruleset(runtimes, coll, opts, hash.digest('hex')), diagnostics };
   }
 

@@ -4,7 +4,7 @@
  * earlier ones, as in Falco. Nothing is compiled here: macros and lists stay
  * text until a rule of a known source uses them.
  */
-import type { Diagnostic } from './diagnostics';
+import { errorAt, warningAt, type Diagnostic } from './diagnostics';
 import type { Position } from './location';
 import type { Priority } from './priority';
 import type { ConditionText, ExceptionSpec, ListItem, MacroItem, RuleItem, RulesFileItem } from './reader';
@@ -63,7 +63,7 @@ export class RuleCollection {
             const choices = [req, ...req.alternatives];
             const known = choices.filter((c) => PLUGIN_VERSIONS[c.name] !== undefined);
             if (known.length === 0) {
-              this.warn(item.file, item.pos, `plugin '${req.name}' is not built into Kestrel; rules that need its fields will not compile`);
+              this.diagnostics.push(warningAt('LOAD_UNKNOWN_PLUGIN', item.file, item.pos, `plugin '${req.name}' is not built into Kestrel; rules that need its fields will not compile`));
             } else if (!known.some((c) => pluginCompatible(PLUGIN_VERSIONS[c.name], c.version))) {
               const c = known[0];
               this.error(item.file, item.pos, `rules require plugin ${c.name} version ${c.version}, but Kestrel provides ${PLUGIN_VERSIONS[c.name]}`);
@@ -160,12 +160,9 @@ export class RuleCollection {
     }
   }
 
+  /** Every collector error is an inconsistency between items: Falco's LOAD_ERR_VALIDATE. */
   private error(file: string, pos: Position, message: string): void {
-    this.diagnostics.push({ severity: 'error', file, line: pos.line, col: pos.col, message });
-  }
-
-  private warn(file: string, pos: Position, message: string): void {
-    this.diagnostics.push({ severity: 'warning', file, line: pos.line, col: pos.col, message });
+    this.diagnostics.push(errorAt('LOAD_ERR_VALIDATE', file, pos, message));
   }
 }
 

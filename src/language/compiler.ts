@@ -11,7 +11,7 @@ import type {
 } from './ast';
 import { LIST_OPERATORS } from './ast';
 import type { ListDef, MacroDef, RuleCollection, RuleDef } from './collector';
-import type { Diagnostic } from './diagnostics';
+import { errorAt, warningAt, type Diagnostic, type ErrorCode } from './diagnostics';
 import { positionInScalar, type Position } from './location';
 import { compileMembership, compilePathPrefix, compileValueTest, OperatorError, type ValueTest } from './operators';
 import { parseTemplate, TemplateError, type TemplatePart } from './output-template';
@@ -65,7 +65,15 @@ interface Unit {
 class CompileError extends Error {
   syntax = false;
 
-  constructor(message: string, readonly unit: Unit | undefined, readonly offset: number, readonly unknownField = false, readonly at?: Position) {
+  constructor(
+    message: string,
+    readonly unit: Unit | undefined,
+    readonly offset: number,
+    readonly unknownField = false,
+    readonly at?: Position,
+    /** Falco's classification: most problems are in the condition; see ERROR_CODES. */
+    readonly code: ErrorCode = 'LOAD_ERR_COMPILE_CONDITION',
+  ) {
     super(message);
   }
 }
@@ -97,7 +105,8 @@ export function checkSyntax(coll: RuleCollection): Diagnostic[] {
       parseCondition(unit.text);
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
-      out.push({ severity: 'error', ...locate(unit, e.offset), message: `${what}: ${e.message}` });
+      const at = locate(unit, e.offset);
+      out.push(errorAt('LOAD_ERR_COMPILE_CONDITION', at.file, at, `${what}: ${e.message}`));
     }
   };
   for (const m of coll.macros.values()) check(m.condition, `macro '${m.name}'`);
@@ -159,10 +168,10 @@ class SourceCompiler {
       // Syntax errors were already reported, once per condition, by checkSyntax.
       if (e.syntax) return undefined;
       if (e.unknownField && def.skipIfUnknownFilter) {
-        this.diagnostics.push({ severity: 'warning', ...where, message: `rule '${def.name}' skipped (skip-if-unknown-filter): ${e.message}` });
+        this.diagnostics.push(warningAt('LOAD_UNKNOWN_FILTER', where.file, where, `rule '${def.name}' skipped (skip-if-unknown-filter): ${e.message}`));
         return undefined;
       }
-      this.diagnostics.push({ severity: 'error', ...where, message: `rule '${def.name}': ${e.message}${inRule}` });
+      this.diagnostics.push(errorAt(e.code, where.file, where, `rule '${def.name}': ${e.message}${inRule}`));
       return undefined;
     }
   }
@@ -222,9 +231,9 @@ class SourceCompiler {
     const done = this.macroPreds.get(name);
     if (done) return done;
     const def = this.coll.macros.get(name);
-    if (!def) throw new CompileError(`undefined macro '${name}'`, unit, offset);
+    if (!def) throw new CompileError(`undefined macro '${name}'`, unit, offset, false, undefined, 'LOAD_ERR_VALIDATE');
     if (this.inProgress.includes(name)) {
-      throw new CompileError(`macro cycle: ${[...this.inProgress.slice(this.inProgress.indexOf(name)), name].join(' -> ')}`, unit, offset);
+      throw new CompileError(`macro cycle: ${[...this.inProgress.slice(this.inProgress.indexOf(name)), name].join(' -> ')}`, unit, offset, false, undefined, 'LOAD_ERR_VALIDATE');
     }
     this.inProgress.push(name);
     try {
@@ -388,7 +397,7 @@ class SourceCompiler {
    */
   private compileException(ex: ExceptionSpec): Predicate | undefined {
     const fail = (msg: string): never => {
-      throw new CompileError(`exception '${ex.name}': ${msg}`, undefined, 0, false, ex.pos);
+      throw new CompileError(`exception '${ex.name}': ${msg}`, undefined, 0, false, ex.pos, 'LOAD_ERR_VALIDATE');
     };
     try {
       if (ex.fields === undefined) fail('has no fields');
@@ -417,7 +426,7 @@ class SourceCompiler {
       return (ctx) => tuples.some((p) => p(ctx));
     } catch (e) {
       if (e instanceof CompileError && e.unit === undefined && !e.message.startsWith('exception')) {
-        throw new CompileError(`exception '${ex.name}': ${e.message}`, undefined, 0, e.unknownField, ex.pos);
+        throw new CompileError(`exception '${ex.name}': ${e.message}`, undefined, 0, e.unknownField, ex.pos, 'LOAD_ERR_VALIDATE');
       }
       throw e;
     }
@@ -458,13 +467,18 @@ class SourceCompiler {
     try {
       parts = parseTemplate(def.output, this.catalog);
     } catch (e) {
-      if (e instanceof TemplateError) throw new CompileError(e.message, undefined, 0, true);
+      if (e instanceof TemplateError) throw new CompileError(e.message, undefined, 0, true, undefined, 'LOAD_ERR_COMPILE_OUTPUT');
       throw e;
     }
     return parts.map((p) => {
       if (typeof p === 'string') return p;
-      const slot = this.fieldSlot({ type: 'field', name: p.name, arg: p.arg, span: { start: 0, end: 0 } }, undefined);
-      return { key: p.key, slot };
+      try {
+        const slot = this.fieldSlot({ type: 'field', name: p.name, arg: p.arg, span: { start: 0, end: 0 } }, undefined);
+        return { key: p.key, slot };
+      } catch (e) {
+        if (e instanceof CompileError) throw new CompileError(e.message, undefined, 0, e.unknownField, undefined, 'LOAD_ERR_COMPILE_OUTPUT');
+        throw e;
+      }
     });
   }
 }

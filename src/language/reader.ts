@@ -4,7 +4,7 @@
  * to, which fields exist) is the collector's and the compiler's job.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
-import type { Diagnostic } from './diagnostics';
+import { errorAt, warningAt, type Diagnostic, type WarningCode } from './diagnostics';
 import { positionAt, scalarLocation, type Position, type ScalarLocation } from './location';
 import { parsePriority, type Priority } from './priority';
 
@@ -110,16 +110,15 @@ export function readRulesFile(file: string, text: string): ReadResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const at = (offset: number): Position => positionAt({ lineCounter }, offset);
-  const error = (offset: number, message: string, severity: Diagnostic['severity'] = 'error') => {
-    const p = at(offset);
-    diagnostics.push({ severity, file, line: p.line, col: p.col, message });
-  };
+  // Shape errors are Falco's LOAD_ERR_YAML_VALIDATE; YAML syntax errors are reported below.
+  const error = (offset: number, message: string) => diagnostics.push(errorAt('LOAD_ERR_YAML_VALIDATE', file, at(offset), message));
+  const warn: Warn = (code, offset, message) => diagnostics.push(warningAt(code, file, at(offset), message));
 
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) error(e.pos[0], `YAML syntax error: ${firstLine(e.message)}`);
+    for (const e of doc.errors) diagnostics.push(errorAt('LOAD_ERR_YAML_PARSE', file, at(e.pos[0]), `YAML syntax error: ${firstLine(e.message)}`));
     return { items, diagnostics };
   }
-  for (const w of doc.warnings) error(w.pos[0], firstLine(w.message), 'warning');
+  for (const w of doc.warnings) warn('LOAD_YAML_WARNING', w.pos[0], firstLine(w.message));
 
   const root = doc.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) return { items, diagnostics };
@@ -137,7 +136,7 @@ export function readRulesFile(file: string, text: string): ReadResult {
       continue;
     }
     try {
-      const item = readItem(ctx, node, (offset, message) => error(offset, message, 'warning'));
+      const item = readItem(ctx, node, warn);
       if (item) items.push(item);
     } catch (e) {
       if (e instanceof ItemError) error(e.offset, e.message);
@@ -153,7 +152,7 @@ interface Ctx {
   lineCounter: LineCounter;
 }
 
-type Warn = (offset: number, message: string) => void;
+type Warn = (code: WarningCode, offset: number, message: string) => void;
 
 function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined {
   const pairs = new Map<string, Pair>();
@@ -181,12 +180,12 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
   const kind = (['rule', 'macro', 'list'] as const).find((k) => pairs.has(k));
   if (!kind) {
     const first = [...pairs.keys()][0] ?? '';
-    warn(nodeStart(map), `unknown top level item '${first}' (ignored)`);
+    warn('LOAD_UNKNOWN_ITEM', nodeStart(map), `unknown top level item '${first}' (ignored)`);
     return undefined;
   }
   const allowed = kind === 'rule' ? RULE_KEYS : kind === 'macro' ? MACRO_KEYS : LIST_KEYS;
   for (const [k, p] of pairs) {
-    if (!allowed.has(k)) warn(nodeStart(p.key as Node, map), `unknown key '${k}' in ${kind} (ignored)`);
+    if (!allowed.has(k)) warn('LOAD_UNKNOWN_ITEM', nodeStart(p.key as Node, map), `unknown key '${k}' in ${kind} (ignored)`);
   }
 
   const str = (key: string): string | undefined => {
@@ -225,6 +224,13 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     if (!pairs.has(k)) throw new ItemError(`'override' names key '${k}' but the item does not set it`, nodeStart(pairs.get('override')!.value as Node, map));
   }
   const base = { name, file: ctx.file, pos, append, override, keys };
+  // Names a condition cannot refer to, as Falco checks them (its identifier and bare-string tokens).
+  if (kind === 'macro' && !/^[a-zA-Z]+[a-zA-Z0-9_]*$/.test(name)) {
+    warn('LOAD_INVALID_MACRO_NAME', nodeStart(map), `macro name '${name}' cannot be used in a condition: macro names match [a-zA-Z]+[a-zA-Z0-9_]*`);
+  }
+  if (kind === 'list' && !/^[^()"'\s=,]+$/.test(name)) {
+    warn('LOAD_INVALID_LIST_NAME', nodeStart(map), `list name '${name}' cannot be used in a condition: it must not contain spaces, quotes, parentheses, '=' or ','`);
+  }
 
   if (kind === 'list') {
     const p = pairs.get('items');
@@ -259,7 +265,7 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     else tags = v.items.map((it) => scalarText(it as Node, `rule '${name}' tag`, map));
   }
   const ep = pairs.get('exceptions');
-  const exceptions = ep ? readExceptions(ctx, name, ep.value as Node | null, map) : undefined;
+  const exceptions = ep ? readExceptions(ctx, name, ep.value as Node | null, map, warn, append || override.exceptions !== undefined) : undefined;
   const rule: RuleItem = {
     kind, ...base,
     condition: cond('condition'), output: str('output'), desc: str('desc'), priority, source: str('source'),
@@ -273,7 +279,7 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     if (!pairs.has('priority')) {
       // Falco refuses this; published rule files (k8sadmission's) still have such rules,
       // so Kestrel loads them at the lowest priority and says so.
-      warn(nodeStart(map), `rule '${name}' has no 'priority'; using Debug`);
+      warn('LOAD_NO_PRIORITY', nodeStart(map), `rule '${name}' has no 'priority'; using Debug`);
       rule.priority = 'Debug';
     }
   }
@@ -305,9 +311,10 @@ function readOverride(kind: 'rule' | 'macro' | 'list', pair: Pair | undefined, m
   return out;
 }
 
-function readExceptions(ctx: Ctx, rule: string, node: Node | null, map: YAMLMap): ExceptionSpec[] {
+function readExceptions(ctx: Ctx, rule: string, node: Node | null, map: YAMLMap, warn: Warn, updating: boolean): ExceptionSpec[] {
   if (node === null) return [];
   if (!isSeq(node)) throw new ItemError(`rule '${rule}': 'exceptions' must be a sequence`, nodeStart(node, map));
+  const names = new Set<string>();
   return node.items.map((n) => {
     const m = n as Node;
     if (!isMap(m)) throw new ItemError(`rule '${rule}': each exception must be a mapping`, nodeStart(m, map));
@@ -316,6 +323,8 @@ function readExceptions(ctx: Ctx, rule: string, node: Node | null, map: YAMLMap)
       if (!EXCEPTION_KEYS.has(k)) throw new ItemError(`rule '${rule}': unknown exception key '${k}'`, nodeStart(m, map));
     }
     if (typeof js.name !== 'string' || js.name === '') throw new ItemError(`rule '${rule}': exception has no 'name'`, nodeStart(m, map));
+    if (names.has(js.name)) warn('LOAD_EXCEPTION_NAME_NOT_UNIQUE', nodeStart(m, map), `rule '${rule}': exception '${js.name}' is defined more than once in the same rule`);
+    names.add(js.name);
     const ex: ExceptionSpec = { name: js.name, pos: positionAt(ctx, nodeStart(m, map)) };
     const strOrList = (key: 'fields' | 'comps') => {
       const v = js[key];
@@ -329,6 +338,8 @@ function readExceptions(ctx: Ctx, rule: string, node: Node | null, map: YAMLMap)
     if (js.values !== undefined && js.values !== null) {
       if (!Array.isArray(js.values)) throw new ItemError(`rule '${rule}' exception '${js.name}': 'values' must be a list`, nodeStart(m, map));
       ex.values = js.values;
+    } else if (updating) {
+      warn('LOAD_APPEND_NO_VALUES', nodeStart(m, map), `rule '${rule}': exception '${js.name}' is appended or overridden with no values`);
     }
     return ex;
   });

@@ -128,6 +128,12 @@ export class KafkaInput {
       this.log.info('group rebalancing: committing completed offsets');
       void this.commit();
     });
+    // A consumer that stops or disconnects while we still run it is a zombie: nothing would consume.
+    const unexpected = (what: string) => () => {
+      if (!this.stopping) this.fail(new Error(`Kafka consumer ${what} unexpectedly`));
+    };
+    this.consumer.on(ev.STOP, unexpected('stopped'));
+    this.consumer.on(ev.DISCONNECT, unexpected('disconnected'));
     this.consumer.on(ev.CRASH, ({ payload }) => {
       this.joined = false;
       if (payload.restart) this.log.warn({ err: payload.error.message }, 'consumer crashed; kafkajs restarts it');

@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import type { Producer } from 'kafkajs';
 import type { OutputConfig } from '../config/types';
-import { alertText } from '../engine/alert';
+import { contextNeeds, type IncludeEvent } from '../engine/alert-context';
 import { Breaker, BreakerSink } from '../sinks/breaker';
 import { RotatingFileSink } from '../sinks/file';
+import { formatAlert } from '../sinks/formats';
 import { HttpSink } from '../sinks/http';
 import { KafkaAlertSink } from '../sinks/kafka';
 import { stdoutSink } from '../sinks/stdout';
@@ -22,15 +23,18 @@ export class OutputSetupError extends Error {}
 
 /** The payload each sink sends is `OutgoingAlert.json`: rewrite it for the output's format. */
 function renderer(cfg: OutputConfig): ((a: OutgoingAlert) => OutgoingAlert) | undefined {
-  switch (cfg.format) {
-    case 'json':
-      return undefined;
-    case 'text':
-      // Stream sinks print text themselves; the others send the text line as the payload.
-      return cfg.type === 'stdout' || cfg.type === 'file' ? undefined : (a) => ({ ...a, json: alertText(a.alert) });
-    default:
-      throw new OutputSetupError(`outputs.${cfg.name}.format: ${cfg.format} is not available in this build`);
-  }
+  // Falco JSON as the worker made it, and text on streams (the stream sinks print it), need no rewrite.
+  if (cfg.format === 'json' && cfg.includeEvent === 'none') return undefined;
+  if (cfg.format === 'text' && (cfg.type === 'stdout' || cfg.type === 'file')) return undefined;
+  const opts = { includeEvent: cfg.includeEvent, includeEventMaxBytes: cfg.includeEventMaxBytes };
+  return (a) => ({ ...a, json: formatAlert(cfg.format, a, opts) });
+}
+
+/** What the workers must extract of each alert's event for these outputs (undefined: nothing). */
+export function contextFor(outputs: readonly OutputConfig[], defaultMaxEventBytes: number): { include: IncludeEvent; maxEventBytes: number } | undefined {
+  const needs = contextNeeds(outputs, defaultMaxEventBytes);
+  if (needs.include === 'none' && !outputs.some((o) => o.format === 'ocsf' || o.format === 'ecs')) return undefined;
+  return needs;
 }
 
 function sinkFor(cfg: OutputConfig, producer: Producer | undefined): AlertSink {

@@ -1,6 +1,7 @@
 /** Messages between the main thread and its rule workers (worker.ts). */
 import type { PayloadFormat } from '../decode/envelope';
 import type { Alert } from '../engine/alert';
+import type { AlertContext, IncludeEvent } from '../engine/alert-context';
 import type { RuleMatching, RulesFile } from '../engine/ruleset';
 import type { Priority } from '../language/priority';
 
@@ -15,6 +16,8 @@ export interface WorkerInit {
   hostname: string;
   /** Largest message accepted (bigger ones are rejected with the reason). */
   maxEventBytes: number;
+  /** What each alert carries of its event for the outputs (OCSF/ECS, include_event); absent: nothing. */
+  context?: { include: IncludeEvent; maxEventBytes: number };
 }
 
 /**
@@ -45,6 +48,7 @@ export interface AlertOut {
   i: number;
   alert: Alert;
   json: string;
+  context?: AlertContext;
 }
 
 export interface RejectOut {

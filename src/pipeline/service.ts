@@ -25,7 +25,7 @@ import { kafkaClient } from '../sources/kafka';
 import { Evaluator } from './evaluate';
 import { FileInput } from './file-input';
 import { KafkaInput } from './kafka-input';
-import { buildOutput, OutputSetupError } from './output-factory';
+import { buildOutput, contextFor, OutputSetupError } from './output-factory';
 import { OutputSet, type Output } from './outputs';
 import { WorkerPool } from './pool';
 import { Transactor } from './transactor';
@@ -46,6 +46,8 @@ export interface ServiceOptions {
   onDiagnostics?: (d: Diagnostic[]) => void;
   /** Stop retrying an unreachable Kafka at start when this resolves (a signal). */
   abortStart?: Promise<unknown>;
+  /** Called once everything started (tests reach the running service through it). */
+  onStarted?: (svc: Service) => void;
 }
 
 type Input = KafkaInput | WebhookInput | FileInput;
@@ -103,6 +105,7 @@ export class Service {
       if (e instanceof OutputSetupError) throw new StartupFailure(e.message, 2);
       throw e;
     }
+    opts.onStarted?.(svc);
     return svc;
   }
 
@@ -176,7 +179,7 @@ export class Service {
 
     this.pool = await WorkerPool.start(
       cfg.engine.workers,
-      { files: this.holder.currentFiles, ruleMatching: cfg.engine.ruleMatching, minPriority: cfg.engine.minPriority, hostname: cfg.hostname, maxEventBytes: cfg.engine.maxEventBytes },
+      { files: this.holder.currentFiles, ruleMatching: cfg.engine.ruleMatching, minPriority: cfg.engine.minPriority, hostname: cfg.hostname, maxEventBytes: cfg.engine.maxEventBytes, context: contextFor(cfg.outputs, 65_536) },
       { messages: cfg.engine.maxInFlightMessages, bytes: cfg.engine.maxInFlightBytes },
     );
     this.pool.onFatal = (e) => this.fatal('rule workers', e);
@@ -293,7 +296,7 @@ export class Service {
         const key = `inputs.${ic.name}.tls`;
         const tls = ic.tls ? { cert: readPem(ic.tls.certFile, `${key}.cert_file`), key: readPem(ic.tls.keyFile, `${key}.key_file`), clientCa: ic.tls.clientCaFile ? readPem(ic.tls.clientCaFile, `${key}.client_ca_file`) : undefined } : undefined;
         const forward = ic.forwardTopic ? this.producers[0] : undefined;
-        return new WebhookInput(ic, { ...base, producer: forward, hostname: this.cfg.hostname, health: () => this.health(), readiness: () => ({ ...this.readiness() }) }, tls);
+        return new WebhookInput(ic, { ...base, producer: forward, hostname: this.cfg.hostname, maxEventBytes: this.cfg.engine.maxEventBytes, health: () => this.health(), readiness: () => ({ ...this.readiness() }) }, tls);
       }
       case 'file':
         return new FileInput(ic, { ...base, maxEventBytes: this.cfg.engine.maxEventBytes });

@@ -14,7 +14,8 @@ import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { WebhookInputConfig } from '../config/types';
 import type { Metrics } from '../observability/metrics';
-import { WebhookServer, type WebhookBatch } from '../sources/webhook';
+import { splitWebhookBodyAsync } from '../decode/eventlist';
+import { WebhookRefusal, WebhookServer, webhookWarnings, type WebhookDelivery } from '../sources/webhook';
 import type { Evaluator } from './evaluate';
 import { DeliveryFailed, type OutputSet } from './outputs';
 
@@ -26,26 +27,11 @@ export interface WebhookInputDeps {
   hostname: string;
   logger: Logger;
   metrics: Metrics;
+  /** Largest document (event) accepted, as for every input. */
+  maxEventBytes: number;
   /** /healthz, /readyz and /metrics on the webhook's own port. */
   health: () => { ok: boolean; reasons: string[] };
   readiness: () => { ready: boolean; [k: string]: unknown };
-}
-
-/** An error the webhook server turns into an HTTP answer. */
-export class RequestRefused extends Error {
-  constructor(readonly status: number, message: string, readonly retryAfter?: number) {
-    super(message);
-  }
-  get busy(): boolean {
-    return this.status === 503;
-  }
-}
-
-/** The raw documents of one request: one audit Event / EventList / AdmissionReview JSON each. */
-function documentsOf(batch: WebhookBatch): Buffer[] {
-  const b = batch as WebhookBatch & { documents?: Buffer[] };
-  if (b.documents) return b.documents;
-  return batch.events.map((ev) => Buffer.from(ev.raw ?? JSON.stringify(ev.obj)));
 }
 
 export class WebhookInput {
@@ -79,26 +65,30 @@ export class WebhookInput {
       requestTimeoutMs: c.requestTimeoutMs,
       headersTimeoutMs: c.headersTimeoutMs,
       maxConcurrentRequests: c.maxConcurrentRequests,
+      maxConcurrentRequestsPerClient: c.maxConcurrentRequestsPerClient,
       hostname: this.deps.hostname,
-      deliver: (batch) => (c.forwardTopic ? this.forward(batch, c.forwardTopic) : this.evaluate(batch)),
+      // Bodies are split and validated item by item (decode/eventlist.ts), never parsed as one document.
+      splitBody: (body, source, lines) => splitWebhookBodyAsync(body, source, lines, { maxEvents: c.maxEventsPerRequest, maxEventBytes: this.deps.maxEventBytes, maxDepth: 512 }),
+      deliver: (d) => (c.forwardTopic ? this.forward(d, c.forwardTopic) : this.evaluate(d)),
       status: () => this.deps.readiness(),
       health: () => this.deps.health(),
       metrics: async () => ({ contentType: m.registry.contentType, body: await m.registry.metrics() }),
-      log: (line: string) => this.log.warn(line),
+      log: (line: string, fields?: Record<string, unknown>) => this.log.warn(fields ?? {}, line),
       onResponse: (path: string, status: number) => {
         // Label only known paths: arbitrary request paths must not grow the metric without bound.
         const known = c.paths.some((p) => p.path === path) || path === '/healthz' || path === '/readyz' || path === '/metrics';
         m.webhookRequests.inc({ path: known ? path : 'other', code: String(status) });
       },
-    } as ConstructorParameters<typeof WebhookServer>[0]);
+    });
+    for (const w of webhookWarnings({ tls: this.tls, tokens: c.tokens, host: c.host })) this.log.warn(w);
     this.port = await this.server.listen();
     this.listening = true;
     this.log.info({ port: this.port, paths: c.paths.map((p) => `${p.path} (${p.source})`), tls: !!this.tls, forward_topic: c.forwardTopic }, 'webhook listening');
     return this.port;
   }
 
-  private async evaluate(batch: WebhookBatch): Promise<{ alerts: number }> {
-    const docs = documentsOf(batch);
+  private async evaluate(batch: WebhookDelivery): Promise<{ alerts: number }> {
+    const docs = batch.documents;
     const { evaluator, outputs, metrics } = this.deps;
     metrics.received.inc({ input: this.cfg.name }, docs.length);
     if (docs.length === 0) return { alerts: 0 };
@@ -110,21 +100,21 @@ export class WebhookInput {
     if (out.letters.length > 0) {
       const first = out.letters[0];
       const which = docs.length > 1 ? `document ${docs.findIndex((d) => d === first.value || d.equals(Buffer.from(first.value ?? []))) + 1} of ${docs.length}: ` : '';
-      throw new RequestRefused(400, `${which}${first.reason}`);
+      throw new WebhookRefusal(400, `${which}${first.reason}`);
     }
     // Answer well before the sender gives up (kube-apiserver waits 30 s): half the request budget.
     const deadline = started + Math.max(1_000, Math.floor(this.cfg.requestTimeoutMs / 2));
     try {
       await outputs.deliver({ alerts: out.alerts, letters: [] }, { deadline });
     } catch (e) {
-      if (e instanceof DeliveryFailed) throw new RequestRefused(503, e.message, 5);
+      if (e instanceof DeliveryFailed) throw new WebhookRefusal(503, e.message, 5);
       throw e;
     }
     return { alerts: out.alerts.length };
   }
 
-  private async forward(batch: WebhookBatch, topic: string): Promise<{ alerts: number }> {
-    const docs = documentsOf(batch);
+  private async forward(batch: WebhookDelivery, topic: string): Promise<{ alerts: number }> {
+    const docs = batch.documents;
     this.deps.metrics.received.inc({ input: this.cfg.name }, docs.length);
     if (docs.length === 0) return { alerts: 0 };
     await this.deps.producer!.send({

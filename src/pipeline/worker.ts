@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodePayload } from '../decode/envelope';
 import { alertJson } from '../engine/alert';
+import { alertContext } from '../engine/alert-context';
 import { Ruleset } from '../engine/ruleset';
 import type { AlertOut, FromWorker, JobRequest, RejectOut, ToWorker, WorkerInit } from './protocol';
 
@@ -51,7 +52,11 @@ if (!initial.ruleset) {
       } else {
         for (const ev of decoded.events) {
           events++;
-          for (const alert of rs.evaluate({ ...ev, num: ++num })) alerts.push({ i, alert, json: alertJson(alert) });
+          const raised = rs.evaluate({ ...ev, num: ++num });
+          if (raised.length === 0) continue;
+          // Extracted once per event that raised alerts, only when an output needs it.
+          const context = init.context ? alertContext(ev, job.source, init.context.include, init.context.maxEventBytes) : undefined;
+          for (const alert of raised) alerts.push({ i, alert, json: alertJson(alert), context });
         }
       }
       seconds[i] = Number(process.hrtime.bigint() - started) / 1e9;

@@ -7,9 +7,13 @@
  * output_fields are present — Kestrel's alerts always carry evt.time there).
  *
  * Faults: each request has a timeout; failures (network errors, timeouts,
- * 5xx, 408, 429) are retried with exponential backoff through a circuit
- * breaker (opossum, src/sinks/breaker.ts). While the breaker is open, attempts
- * fail fast and the alert waits (backoff) for the breaker's half-open probe.
+ * 5xx, 408, 429) are retried with jittered exponential backoff (each wait
+ * drawn between half and all of the current backoff, so a batch's alerts do
+ * not retry in lockstep) through a circuit breaker (src/sinks/breaker.ts).
+ * While the breaker is open, an alert does not sleep a blind backoff: it waits
+ * for the breaker's next half-open probe (1 s after opening, growing for long
+ * outages) and retries at once, so a recovered receiver gets the backlog
+ * within about a probe interval.
  * `send` resolves only when every alert was accepted (2xx) and rejects after
  * `maxRetryMs`, so the caller keeps the events (answers 503 / does not commit)
  * and nothing is lost. At most `maxPending` alerts wait inside the sink;
@@ -20,7 +24,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Priority } from '../language/priority';
-import { Breaker, type BreakerOptions, type BreakerState } from './breaker';
+import { Breaker, isBreakerOpenError, type BreakerOptions, type BreakerState } from './breaker';
 import type { AlertSink, OutgoingAlert } from './types';
 
 export interface HttpSinkOptions {
@@ -77,6 +81,11 @@ export interface HttpSinkStats {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
+/** A retry wait for the current backoff: uniformly between half and all of it ("equal jitter"). */
+export function retryDelayMs(backoffMs: number, random: () => number = Math.random): number {
+  return backoffMs / 2 + random() * (backoffMs / 2);
+}
+
 export class HttpSink implements AlertSink {
   readonly name: string;
   readonly minPriority: Priority;
@@ -101,7 +110,8 @@ export class HttpSink implements AlertSink {
     this.breaker = new Breaker(this.name, (body: string) => this.post(body), {
       timeoutMs: false, // the request has its own timeout, which aborts it
       errorThresholdPercentage: opts.breaker?.errorThresholdPercentage ?? 50,
-      resetTimeoutMs: opts.breaker?.resetTimeoutMs ?? 10_000,
+      resetTimeoutMs: opts.breaker?.resetTimeoutMs ?? 1000,
+      maxResetTimeoutMs: opts.breaker?.maxResetTimeoutMs ?? 30_000,
       volumeThreshold: opts.breaker?.volumeThreshold ?? 5,
     });
   }
@@ -158,7 +168,13 @@ export class HttpSink implements AlertSink {
       this.stats.failedAttempts++;
       const left = deadline - Date.now();
       if (left <= 0 || this.closed) throw new Error(`gave up after retrying: ${err.message}`);
-      await sleep(Math.min(backoff, left));
+      if (isBreakerOpenError(err)) {
+        // Wake at the breaker's probe (or once it closed), spread over a few ms.
+        await Promise.race([this.breaker.whenUsable(), sleep(left)]);
+        await sleep(Math.min(retryDelayMs(50), Math.max(0, deadline - Date.now())));
+        continue;
+      }
+      await sleep(Math.min(retryDelayMs(backoff), left));
       backoff = Math.min(backoff * 2, maxBackoff);
     }
   }

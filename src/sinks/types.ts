@@ -5,6 +5,7 @@
  * so callers can hold back offsets / HTTP answers until delivery.
  */
 import type { Alert } from '../engine/alert';
+import type { AlertContext } from '../engine/alert-context';
 import type { Priority } from '../language/priority';
 
 /** Where an alert came from, for headers and tracing. */
@@ -23,6 +24,8 @@ export interface OutgoingAlert {
   /** The alert as Falco JSON (computed once, shared by every sink). */
   json: string;
   origin?: AlertOrigin;
+  /** What the alert carries of its audit event (OCSF/ECS payloads, include_event). */
+  context?: AlertContext;
 }
 
 export interface AlertSink {

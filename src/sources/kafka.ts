@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
+import { registerCodecs } from './kafka-codecs';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -63,5 +64,6 @@ export function kafkaJsConfig(cfg: KafkaConnection, logger?: Logger): KafkaJsCon
 }
 
 export function kafkaClient(cfg: KafkaConnection, logger?: Logger): Kafka {
+  registerCodecs();
   return new Kafka(kafkaJsConfig(cfg, logger));
 }

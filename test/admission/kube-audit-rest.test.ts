@@ -35,7 +35,7 @@ describe('the real kube-audit-rest log', () => {
   test('loads without errors; the rule without a source (syscall) is skipped', () => {
     const { diagnostics } = loadRuleset([RULES]);
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    expect(diagnostics.map(formatDiagnostic)).toContain(`${RULES}:775:1: warning: 1 rule(s) of source 'syscall' skipped: Kestrel evaluates k8s_audit and k8s_admission events only`);
+    expect(diagnostics.map(formatDiagnostic)).toContain(`${RULES}:775:1: warning LOAD_UNKNOWN_SOURCE: 1 rule(s) of source 'syscall' skipped: Kestrel evaluates k8s_audit and k8s_admission events only`);
     expect(load('all').compiledRules().filter((r) => r.source === 'k8s_admission')).toHaveLength(35);
   });
 

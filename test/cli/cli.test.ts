@@ -75,8 +75,9 @@ describe('kestrel run', () => {
 
   test('usage errors are one line and exit 2', () => {
     expect(kestrel(['run', '--rule-matching', 'some'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: --rule-matching must be 'first' or 'all', not 'some'\n" });
-    expect(kestrel(['frobnicate'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: unknown command 'frobnicate' (try: run, serve, consume, check, rules, fields)\n" });
-    expect(kestrel(['run', '-i', join(tmp, 'missing.jsonl')]).stderr).toContain(`kestrel: cannot read ${join(tmp, 'missing.jsonl')}: ENOENT`);
+    expect(kestrel(['frobnicate'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: unknown command 'frobnicate' (try: run, check, rules, fields, serve, consume; kestrel help)\n" });
+    expect(kestrel(['run', '--bogus'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: Unknown option '--bogus' (kestrel help run)\n" });
+    expect(kestrel(['check', '--json'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: Unknown option '--json' (kestrel help check)\n" });
   });
 });
 
@@ -103,12 +104,12 @@ describe('kestrel check', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe([
-      `${file}:25:22: rule 'Bad op': unknown operator 'like'`,
-      `${file}:7:35: rule 'Unknown field': unknown field 'ka.bogus' for source k8s_audit`,
-      `${file}:4:14: rule 'Cycle': macro cycle: loop_a -> loop_b -> loop_a (in rule 'Cycle')`,
-      `${file}:19:28: rule 'Bad regex': invalid regular expression 'a(b': error parsing regexp: missing closing ): \`a(b\``,
-      `${file}:31:32: rule 'No macro': undefined macro 'not_defined'`,
-      'kestrel: 5 error(s) in rules',
+      `${file}:25:22: error LOAD_ERR_COMPILE_CONDITION: rule 'Bad op': unknown operator 'like'`,
+      `${file}:7:35: error LOAD_ERR_COMPILE_CONDITION: rule 'Unknown field': unknown field 'ka.bogus' for source k8s_audit`,
+      `${file}:4:14: error LOAD_ERR_VALIDATE: rule 'Cycle': macro cycle: loop_a -> loop_b -> loop_a (in rule 'Cycle')`,
+      `${file}:19:28: error LOAD_ERR_COMPILE_CONDITION: rule 'Bad regex': invalid regular expression 'a(b': error parsing regexp: missing closing ): \`a(b\``,
+      `${file}:31:32: error LOAD_ERR_VALIDATE: rule 'No macro': undefined macro 'not_defined'`,
+      'kestrel: 5 error(s), 0 warning(s) in rules',
       '',
     ].join('\n'));
   });
@@ -118,7 +119,7 @@ describe('kestrel check', () => {
     writeFileSync(file, '- required_engine_version: 9999\n- rule: x\n  condition: [\n');
     const r = kestrel(['check', '-r', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:1: YAML syntax error: `));
+    expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:1: error LOAD_ERR_YAML_PARSE: YAML syntax error: `));
   });
 });
 

@@ -10,8 +10,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { loadConfig } from '../../src/config/load';
-import type { KestrelConfig } from '../../src/config/types';
+import { loadServiceConfig } from '../../src/config/load';
+import type { KafkaInputConfig, KafkaOutputConfig, ServiceConfig } from '../../src/config/types';
 import { loadRuleset } from '../../src/engine/load';
 import { decodePayload } from '../../src/decode/envelope';
 
@@ -33,9 +33,9 @@ const fluentBit = yamlFile(join(COMPOSE_DIR, 'fluent-bit/fluent-bit.yaml'));
 const kestrelServices = ['kestrel-1', 'kestrel-2'];
 
 /** The config a kestrel service runs with: the mounted file plus the service's environment. */
-function effectiveConfig(service: string): KestrelConfig {
+function effectiveConfig(service: string): ServiceConfig {
   const env = Object.fromEntries(Object.entries((services[service].environment ?? {}) as Obj).map(([k, v]) => [k, String(v)]));
-  return loadConfig(join(COMPOSE_DIR, 'kestrel.yaml'), env);
+  return loadServiceConfig(join(COMPOSE_DIR, 'kestrel.yaml'), env);
 }
 
 /** `NAME://host:port` entries of a Kafka listener list, by listener name. */
@@ -118,8 +118,8 @@ describe('docker-compose.yml', () => {
     expect(services['kestrel-1'].ports).toEqual(['127.0.0.1:9376:9376']);
     expect(services['kestrel-2'].ports).toEqual(['127.0.0.1:9377:9376']);
     const [a, b] = kestrelServices.map(effectiveConfig);
-    expect(a.kafka.groupId).toBe('kestrel');
-    expect(b.kafka.groupId).toBe(a.kafka.groupId);
+    expect((a.inputs[0] as KafkaInputConfig).groupId).toBe('kestrel');
+    expect((b.inputs[0] as KafkaInputConfig).groupId).toBe((a.inputs[0] as KafkaInputConfig).groupId);
     expect(b).toEqual(a);
   });
 
@@ -143,16 +143,21 @@ describe('docker-compose.yml', () => {
 });
 
 describe('deploy/compose/kestrel.yaml', () => {
-  const cfg = loadConfig(join(COMPOSE_DIR, 'kestrel.yaml'), {});
+  const cfg = loadServiceConfig(join(COMPOSE_DIR, 'kestrel.yaml'), {});
+  const input = cfg.inputs[0] as KafkaInputConfig;
+  const alerts = cfg.outputs[0] as KafkaOutputConfig;
 
   test('loads with the project config loader', () => {
-    expect(cfg.kafka).toMatchObject({ brokers: ['kafka:9092'], groupId: 'kestrel', clientId: 'kestrel', inputTopics: ['k8s-audit'], fromBeginning: true });
+    expect(cfg.kafka).toMatchObject({ brokers: ['kafka:9092'], clientId: 'kestrel' });
+    expect(cfg.inputs).toMatchObject([{ type: 'kafka', groupId: 'kestrel', topics: ['k8s-audit'], fromBeginning: true, format: 'auto' }]);
     expect(cfg.rules.paths).toEqual(['/app/rules']);
-    expect(cfg.workers.count).toBe(2);
-    expect(cfg.delivery.mode).toBe('at_least_once');
-    expect(cfg.dlq).toEqual({ topic: 'kestrel-dlq' });
-    expect(cfg.sinks.kafka).toEqual({ topic: 'kestrel-alerts', key: 'rule', minPriority: 'Debug' });
-    expect(cfg.sinks.stdout).toEqual({ format: 'text', minPriority: 'Notice' });
+    expect(cfg.engine.workers).toBe(2);
+    expect(cfg.delivery.guarantee).toBe('at_least_once');
+    expect(cfg.deadLetters).toEqual({ topic: 'kestrel-dlq' });
+    expect(cfg.outputs).toMatchObject([
+      { type: 'kafka', topic: 'kestrel-alerts', key: 'rule', minPriority: 'Debug', format: 'json' },
+      { type: 'stdout', format: 'text', minPriority: 'Notice' },
+    ]);
     expect(cfg.metrics).toEqual({ host: '0.0.0.0', port: 9376 });
     expect(cfg.shutdownTimeoutMs).toBe(30_000);
   });
@@ -160,15 +165,15 @@ describe('deploy/compose/kestrel.yaml', () => {
   test('brokers are the kafka service listener for the compose network', () => {
     const advertised = listeners(services.kafka.environment.KAFKA_ADVERTISED_LISTENERS);
     const inter = services.kafka.environment.KAFKA_INTER_BROKER_LISTENER_NAME;
-    expect(cfg.kafka.brokers).toEqual([advertised[inter]]);
+    expect(cfg.kafka!.brokers).toEqual([advertised[inter]]);
     const port = advertised[inter].split(':')[1];
     expect(listeners(services.kafka.environment.KAFKA_LISTENERS)[inter]).toBe(`0.0.0.0:${port}`);
   });
 
   test('topics are the ones kafka-init creates; enough partitions for every worker of both consumers', () => {
     const topics = createdTopics();
-    expect(Object.keys(topics).sort()).toEqual([...cfg.kafka.inputTopics, cfg.sinks.kafka!.topic, cfg.dlq!.topic].sort());
-    expect(topics[cfg.kafka.inputTopics[0]]).toBeGreaterThanOrEqual(kestrelServices.length * cfg.workers.count);
+    expect(Object.keys(topics).sort()).toEqual([...input.topics, alerts.topic, cfg.deadLetters!.topic].sort());
+    expect(topics[input.topics[0]]).toBeGreaterThanOrEqual(kestrelServices.length * cfg.engine.workers);
   });
 
   test('healthcheck and published ports use the metrics port; shutdown fits in stop_grace_period', () => {
@@ -187,7 +192,7 @@ describe('deploy/compose/kestrel.yaml', () => {
 });
 
 describe('deploy/compose/fluent-bit/fluent-bit.yaml', () => {
-  const cfg = loadConfig(join(COMPOSE_DIR, 'kestrel.yaml'), {});
+  const cfg = loadServiceConfig(join(COMPOSE_DIR, 'kestrel.yaml'), {});
 
   test('tails the mounted audit log into the kestrel input topic on the compose broker', () => {
     expect(fluentBit.pipeline.inputs).toHaveLength(1);
@@ -197,8 +202,8 @@ describe('deploy/compose/fluent-bit/fluent-bit.yaml', () => {
     expect(input).toMatchObject({ name: 'tail', tag: 'kube-audit', path: '/var/log/kubernetes/audit/audit.log', read_from_head: true, db: '/var/lib/fluent-bit/kube-audit.db' });
     expect(output).toMatchObject({ name: 'kafka', match: 'kube-audit', format: 'json' });
     expect(output.topics).toBe('k8s-audit');
-    expect([output.topics]).toEqual(cfg.kafka.inputTopics);
-    expect(output.brokers).toBe(cfg.kafka.brokers.join(','));
+    expect([output.topics]).toEqual((cfg.inputs[0] as KafkaInputConfig).topics);
+    expect(output.brokers).toBe(cfg.kafka!.brokers.join(','));
     // Kestrel's Kafka client reads uncompressed and gzip batches only.
     expect(['none', 'gzip']).toContain(output['rdkafka.compression.codec']);
     expect(output['rdkafka.request.required.acks']).toBe('all');

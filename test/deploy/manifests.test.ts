@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { parseConfig } from '../../src/config/load';
+import { parseServiceConfig } from '../../src/config/load';
+import type { KafkaInputConfig } from '../../src/config/types';
 import { loadRuleset } from '../../src/engine/load';
 
 const ROOT = resolve(__dirname, '../..');
@@ -102,23 +103,24 @@ describe('deploy/k8s', () => {
     expect(sources.flatMap((s: Obj) => s.configMap.items.map((i: Obj) => i.path))).toEqual(['kestrel.yaml', 'rules/local_rules.yaml']);
   });
 
-  const config = () => parseConfig(configMap('kestrel-config').data['kestrel.yaml'], '/etc/kestrel', {});
+  const config = () => parseServiceConfig(configMap('kestrel-config').data['kestrel.yaml'], '/etc/kestrel', {});
+  const kafkaInput = () => config().inputs[0] as KafkaInputConfig;
 
   test('the ConfigMap kestrel.yaml passes the real config loader with the intended values', () => {
     const c = config();
-    expect(c.kafka).toEqual({
-      brokers: ['kafka-bootstrap.kafka.svc:9092'], clientId: 'kestrel', groupId: 'kestrel', inputTopics: ['k8s-audit'], fromBeginning: true,
-      connectionTimeoutMs: 10000, sessionTimeoutMs: 30000,
-    });
-    expect(c.rules).toEqual({ paths: ['/app/rules', '/etc/kestrel/rules'], ruleMatching: 'first', minPriority: 'Debug', source: 'k8s_audit' });
-    expect(c.input.format).toBe('auto');
-    expect(c.workers.count).toBe(2);
-    expect(c.delivery.mode).toBe('at_least_once');
-    expect(c.dlq).toEqual({ topic: 'k8s-audit-dlq' });
-    expect(c.sinks).toEqual({ kafka: { topic: 'kestrel-alerts', key: 'rule', minPriority: 'Debug' } });
+    expect(c.kafka).toEqual({ brokers: ['kafka-bootstrap.kafka.svc:9092'], clientId: 'kestrel', connectionTimeoutMs: 10000 });
+    expect(c.inputs).toEqual([
+      { type: 'kafka', name: 'kafka', topics: ['k8s-audit'], groupId: 'kestrel', fromBeginning: true, sessionTimeoutMs: 30000, format: 'auto', source: 'k8s_audit', fields: {} },
+    ]);
+    expect(c.rules).toEqual({ paths: ['/app/rules', '/etc/kestrel/rules'] });
+    expect(c.engine).toMatchObject({ ruleMatching: 'first', minPriority: 'Debug', workers: 2 });
+    expect(c.delivery.guarantee).toBe('at_least_once');
+    expect(c.deadLetters).toEqual({ topic: 'k8s-audit-dlq' });
+    expect(c.outputs).toMatchObject([{ type: 'kafka', topic: 'kestrel-alerts', key: 'rule', minPriority: 'Debug', format: 'json' }]);
+    expect(c.outputs).toHaveLength(1);
     expect(c.metrics).toEqual({ host: '0.0.0.0', port: container().ports[0].containerPort });
     expect(c.shutdownTimeoutMs).toBeLessThan(dep().spec.template.spec.terminationGracePeriodSeconds * 1000);
-    expect(c.workers.count).toBeLessThanOrEqual(Number(container().resources.limits.cpu));
+    expect(c.engine.workers).toBeLessThanOrEqual(Number(container().resources.limits.cpu));
   });
 
   test('the local rules of the kestrel-rules ConfigMap load after the default rules', () => {
@@ -162,10 +164,10 @@ describe('deploy/k8s', () => {
     expect(so.spec.triggers).toHaveLength(1);
     const t = so.spec.triggers[0];
     expect(t.type).toBe('kafka');
-    expect(t.metadata.bootstrapServers).toBe(c.kafka.brokers.join(','));
-    expect(t.metadata.consumerGroup).toBe(c.kafka.groupId);
-    expect(t.metadata.topic).toBe(c.kafka.inputTopics[0]);
-    expect(t.metadata.offsetResetPolicy).toBe(c.kafka.fromBeginning ? 'earliest' : 'latest');
+    expect(t.metadata.bootstrapServers).toBe(c.kafka!.brokers.join(','));
+    expect(t.metadata.consumerGroup).toBe(kafkaInput().groupId);
+    expect(t.metadata.topic).toBe(kafkaInput().topics[0]);
+    expect(t.metadata.offsetResetPolicy).toBe(kafkaInput().fromBeginning ? 'earliest' : 'latest');
     expect(Number(t.metadata.lagThreshold)).toBeGreaterThan(0);
     expect(so.spec.minReplicaCount).toBeGreaterThanOrEqual(2);
     expect(so.spec.maxReplicaCount).toBeGreaterThan(so.spec.minReplicaCount);

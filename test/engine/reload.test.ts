@@ -54,7 +54,7 @@ describe('RulesetHolder', () => {
     const before = h.current;
     writeFileSync(file, BROKEN);
     const r = h.reload();
-    const error = `${file}:28:33: rule 'Broken': unknown field 'ka.no.such.field' for source k8s_audit`;
+    const error = `${file}:28:33: error LOAD_ERR_COMPILE_CONDITION: rule 'Broken': unknown field 'ka.no.such.field' for source k8s_audit`;
     expect(r).toEqual({ ok: false, changed: false, hash, errors: [error] });
     expect(h.current).toBe(before);
     expect(rulesOf(h)).toEqual(['Secret read']);
@@ -149,7 +149,7 @@ describe('SIGHUP on a running kestrel serve', () => {
 
     writeFileSync(file, BROKEN);
     c.kill('SIGHUP');
-    const error = `${file}:28:33: rule 'Broken': unknown field 'ka.no.such.field' for source k8s_audit`;
+    const error = `${file}:28:33: error LOAD_ERR_COMPILE_CONDITION: rule 'Broken': unknown field 'ka.no.such.field' for source k8s_audit`;
     await waitFor(() => logs().some((l) => l.msg === error), 'the failed reload');
     const msgs = logs().map((l) => l.msg);
     const failed = msgs.indexOf(`rules reload failed (1 error(s)); still running ruleset ${second.ruleset.slice(0, 12)}`);

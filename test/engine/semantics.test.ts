@@ -79,8 +79,10 @@ ${oneRule('completed_write')}`);
     expect(fire(rs, { ...EVENT, verb: 'delete' })).toEqual([]);
   });
 
-  test('unused macros with unknown fields are never compiled', () => {
-    expect(diagnostics(`- macro: sys\n  condition: proc.name = bash\n${oneRule('ka.verb = create')}`)).toEqual([]);
+  test('unused macros with unknown fields are never compiled (only warned about, as in Falco)', () => {
+    expect(diagnostics(`- macro: sys\n  condition: proc.name = bash\n${oneRule('ka.verb = create')}`)).toEqual([
+      "rules.yaml:1:3: warning LOAD_UNUSED_MACRO: macro 'sys' is not referred to by any rule or macro",
+    ]);
   });
 });
 
@@ -120,11 +122,11 @@ ${exceptions}`;
   test('exception with unknown field or bad comp is a located error', () => {
     expect(diagnostics(base(`    - name: bad
       fields: [ka.nope]
-      values: [[x]]`))).toEqual(["rules.yaml:8:7: rule 'R': exception 'bad': unknown field 'ka.nope' for source k8s_audit"]);
+      values: [[x]]`))).toEqual(["rules.yaml:8:7: error LOAD_ERR_VALIDATE: rule 'R': exception 'bad': unknown field 'ka.nope' for source k8s_audit"]);
     expect(diagnostics(base(`    - name: bad
       fields: [ka.verb]
       comps: [like]
-      values: [[x]]`))).toEqual(["rules.yaml:8:7: rule 'R': exception 'bad': unknown comparison operator 'like'"]);
+      values: [[x]]`))).toEqual(["rules.yaml:8:7: error LOAD_ERR_VALIDATE: rule 'R': exception 'bad': unknown comparison operator 'like'"]);
   });
 });
 
@@ -166,24 +168,24 @@ describe('outputs', () => {
 
 describe('load errors name file, line and column', () => {
   test.each([
-    ['ka.verb = create and ka.nope = 1', "rules.yaml:3:36: rule 'R': unknown field 'ka.nope' for source k8s_audit"],
-    ['ka.verb = create and undefined_macro', "rules.yaml:3:36: rule 'R': undefined macro 'undefined_macro'"],
-    ['ka.verb startwith create', "rules.yaml:3:23: rule 'R': unknown operator 'startwith'"],
-    ['ka.verb regex "(unclosed"', "rules.yaml:3:29: rule 'R': invalid regular expression '(unclosed': error parsing regexp: missing closing ): `(unclosed`"],
-    ['ka.uri.param = x', "rules.yaml:3:15: rule 'R': field 'ka.uri.param' requires an argument, e.g. ka.uri.param[name]"],
+    ['ka.verb = create and ka.nope = 1', "rules.yaml:3:36: error LOAD_ERR_COMPILE_CONDITION: rule 'R': unknown field 'ka.nope' for source k8s_audit"],
+    ['ka.verb = create and undefined_macro', "rules.yaml:3:36: error LOAD_ERR_VALIDATE: rule 'R': undefined macro 'undefined_macro'"],
+    ['ka.verb startwith create', "rules.yaml:3:23: error LOAD_ERR_COMPILE_CONDITION: rule 'R': unknown operator 'startwith'"],
+    ['ka.verb regex "(unclosed"', "rules.yaml:3:29: error LOAD_ERR_COMPILE_CONDITION: rule 'R': invalid regular expression '(unclosed': error parsing regexp: missing closing ): `(unclosed`"],
+    ['ka.uri.param = x', "rules.yaml:3:15: error LOAD_ERR_COMPILE_CONDITION: rule 'R': field 'ka.uri.param' requires an argument, e.g. ka.uri.param[name]"],
   ])('%s', (cond, want) => {
     expect(diagnostics(oneRule(cond)).filter((d) => !d.includes('syntax'))).toEqual([want]);
   });
 
   test('macro cycles', () => {
     expect(diagnostics(`- macro: a\n  condition: b\n- macro: b\n  condition: a\n${oneRule('a')}`)).toEqual([
-      "rules.yaml:4:14: rule 'R': macro cycle: a -> b -> a (in rule 'R')",
+      "rules.yaml:4:14: error LOAD_ERR_VALIDATE: rule 'R': macro cycle: a -> b -> a (in rule 'R')",
     ]);
   });
 
   test('skip-if-unknown-filter turns an unknown field into a warning', () => {
     expect(diagnostics(oneRule('ka.nope = 1') + '  skip-if-unknown-filter: true\n')).toEqual([
-      "rules.yaml:3:15: warning: rule 'R' skipped (skip-if-unknown-filter): unknown field 'ka.nope' for source k8s_audit",
+      "rules.yaml:3:15: warning LOAD_UNKNOWN_FILTER: rule 'R' skipped (skip-if-unknown-filter): unknown field 'ka.nope' for source k8s_audit",
     ]);
   });
 });

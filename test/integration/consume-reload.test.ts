@@ -45,7 +45,7 @@ test('SIGHUP reloads rules in every worker; a broken ruleset is rejected and the
     writeFileSync(rulesFile, `${rule('Broken rule')}  exceptions: 3\n`);
     c.proc.kill('SIGHUP');
     await waitFor('rejected reload', () => c.stderr().includes('rules reload failed'), 20_000);
-    expect(c.stderr()).toContain(`${rulesFile}:7:15: rule 'Broken rule': 'exceptions' must be a sequence`);
+    expect(c.stderr()).toContain(`${rulesFile}:7:15: error LOAD_ERR_YAML_VALIDATE: rule 'Broken rule': 'exceptions' must be a sequence`);
     await produce(`in-${id}`, [{ value: event('u3'), partition: 0 }, { value: event('u4'), partition: 1 }]);
     const afterBroken = await readTopic(`out-${id}`, 4);
     expect(afterBroken.map((r) => JSON.parse(r.value!.toString()).rule)).toEqual(['Old rule', 'Old rule', 'Old rule', 'Old rule']);

@@ -24,9 +24,10 @@ import { loadRuleset } from '../../src/engine/load';
 import { describeWithShared, MANAGED, UPSTREAM } from '../managed/shared';
 import { Kafka } from 'kafkajs';
 import { parse as parseYaml } from 'yaml';
-import { kafkaClient, kafkaJsConfig } from '../../src/sources/kafka';
+import { kafkaClient, kafkaJsConfig, type KafkaConnection, type SaslMechanism } from '../../src/sources/kafka';
 import { describeKafkaError } from '../../src/sources/kafka-errors';
-import type { KafkaConfig, SaslMechanism } from '../../src/config/types';
+import { Section } from '../../src/config/fields';
+import { kafkaConnection } from '../../src/config/sections';
 import { startLocalKafka, type LocalKafka } from '../../scripts/kafka-local';
 
 jest.setTimeout(120_000);
@@ -35,17 +36,8 @@ const runId = randomUUID().slice(0, 8);
 let broker: LocalKafka;
 let sec: NonNullable<LocalKafka['security']>;
 
-function config(brokers: string, extra: Partial<KafkaConfig>): KafkaConfig {
-  return {
-    brokers: [brokers],
-    clientId: `kestrel-sec-${runId}`,
-    groupId: `kestrel-sec-${runId}`,
-    inputTopics: [],
-    fromBeginning: true,
-    connectionTimeoutMs: 5000,
-    sessionTimeoutMs: 10_000,
-    ...extra,
-  };
+function config(brokers: string, extra: Partial<KafkaConnection>): KafkaConnection {
+  return { brokers: [brokers], clientId: `kestrel-sec-${runId}`, connectionTimeoutMs: 5000, ...extra };
 }
 
 /** Create a topic, produce one message, read it back with a fresh consumer group. */
@@ -81,7 +73,7 @@ async function roundTrip(kafka: Kafka, label: string, metadataMaxAge?: number): 
 }
 
 /** Connect an admin with Kestrel's config mapping, retries off; the error's one line. */
-async function failureLine(cfg: KafkaConfig): Promise<string> {
+async function failureLine(cfg: KafkaConnection): Promise<string> {
   const kafka = new Kafka({ ...kafkaJsConfig(cfg), retry: { retries: 0 } });
   const admin = kafka.admin();
   try {
@@ -175,14 +167,20 @@ describe('SASL_SSL listener: the Event Hubs preset', () => {
     expect(kafka.metadata_max_age_ms).toBeLessThan(240_000);
   });
 
-  test('the preset (broker and CA swapped for the local listener) produces and consumes', async () => {
+  test('the preset through the config loader (local listener, its CA, the connection string from the environment) produces and consumes', async () => {
     const { kafka: preset } = presetFromDocs();
-    // What the preset decodes to, with the local listener, its test CA and a connection string as password.
-    const cfg = config(sec.listeners.saslSsl, {
-      ssl: { rejectUnauthorized: true, caFile: sec.tls.caFile },
-      sasl: { mechanism: preset.sasl.mechanism, username: preset.sasl.username, password: sec.users.eventHubs.password },
+    // Only the broker address and the test CA differ from the documented block.
+    const local = { ...preset, brokers: [sec.listeners.saslSsl], ssl: { ca_file: sec.tls.caFile } };
+    const cfg = kafkaConnection(Section.of('kafka', local), { baseDir: '/', env: { KESTREL_KAFKA_SASL_PASSWORD: sec.users.eventHubs.password } });
+    expect(cfg).toEqual({
+      brokers: [sec.listeners.saslSsl],
+      clientId: 'kestrel',
+      connectionTimeoutMs: 10_000,
+      metadataMaxAgeMs: 180_000,
+      ssl: { caFile: sec.tls.caFile, certFile: undefined, keyFile: undefined, rejectUnauthorized: true },
+      sasl: { mechanism: 'plain', username: '$ConnectionString', password: sec.users.eventHubs.password },
     });
-    expect(await roundTrip(kafkaClient(cfg), 'eventhubs', preset.metadata_max_age_ms)).toBe('hello eventhubs');
+    expect(await roundTrip(kafkaClient(cfg), 'eventhubs', cfg.metadataMaxAgeMs)).toBe('hello eventhubs');
   });
 
   test('a wrong connection string fails with one clear line', async () => {

@@ -8,25 +8,23 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
-import { defaultServeConfig, parseServeConfig, serveConfigFromArgs, startServe, type ServeConfig, type ServeHandle } from '../../src/cli/serve';
+import { serveConfig, startServe, type ServeHandle } from '../../src/cli/serve';
+import type { ServiceConfig, WebhookInputConfig } from '../../src/config/types';
 import pino from 'pino';
 import { alertText } from '../../src/engine/alert';
 import { auditEvent, BATCH, CapturingSink, eventList, postJson, request, tempDir, writeRules } from '../sinks/helpers';
 
 const TOKEN = 's3cret-token';
 
-function config(over: Partial<ServeConfig> = {}): ServeConfig {
-  const cfg = defaultServeConfig();
-  cfg.rules = [writeRules()];
+/** The serve preset (as `kestrel serve` builds it from flags), its only output the test's capturing sink. */
+function config(over: Partial<WebhookInputConfig> = {}): ServiceConfig {
+  const cfg = serveConfig(['--listen', '127.0.0.1:0', '-r', writeRules(), '--admission-path', '/k8s-admission', '--field', 'environment=prod', '--max-body-bytes', String(64 * 1024)]) as ServiceConfig;
   cfg.hostname = 'kestrel-test';
-  cfg.listen = { host: '127.0.0.1', port: 0 };
-  cfg.routes = [
-    { path: '/k8s-audit', source: 'k8s_audit' },
-    { path: '/k8s-admission', source: 'k8s_admission', fields: { cluster: 'eu-1' } },
-  ];
-  cfg.fields = { environment: 'prod' };
-  cfg.limits.maxBodyBytes = 64 * 1024;
-  return { ...cfg, ...over };
+  cfg.outputs = [];
+  const webhook = cfg.inputs[0] as WebhookInputConfig;
+  webhook.paths[1].fields = { cluster: 'eu-1' };
+  Object.assign(webhook, over);
+  return cfg;
 }
 
 function admissionReview(uid: string | undefined, name: string): object {
@@ -155,7 +153,7 @@ describe('kestrel serve over HTTP', () => {
     const send = (body: string) => request(h.port, { body, headers: { 'Content-Type': 'application/json', ...auth.headers } });
     const cases: [string, string][] = [
       ['', 'empty body'],
-      ['{"kind":"EventList","items":[', 'invalid JSON: Unexpected end of JSON input'],
+      ['{"kind":"EventList","items":[', 'invalid JSON: input ended, expected a value'],
       ['not json', 'invalid JSON: Unexpected token \'o\', "not json" is not valid JSON'],
       ['{"kind":"Pod","apiVersion":"v1"}', 'not an audit event: kind "Pod" (expected "Event" or "EventList")'],
       ['[1,2]', 'not an audit event: JSON array instead of an object'],
@@ -168,7 +166,17 @@ describe('kestrel serve over HTTP', () => {
       if (reason === 'ok') expect(r.status).toBe(200);
       else expect([r.status, r.body]).toEqual([400, `${reason}\n`]);
     }
-    expect(logs).toContain('kestrel: webhook: 127.0.0.1 POST /k8s-audit: 400 EventList item 1 is not an object');
+    expect(logs).toContain('kestrel: webhook: refused {"status":400,"reason":"EventList item 1 is not an object","remote":"127.0.0.1","method":"POST","path":"/k8s-audit"}');
+  });
+
+  test('an EventList with one non-event item: 400 and none of its events evaluated', async () => {
+    const mixed = eventList([
+      auditEvent({ id: 'm-1', verb: 'get', resource: 'secrets', name: 'would-alert' }),
+      { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'x' } },
+    ]);
+    const r = await postJson(h.port, mixed, auth);
+    expect([r.status, r.body]).toEqual([400, 'EventList item 1: not an audit event: kind "Pod" (expected "Event")\n']);
+    expect(sink.received).toEqual([]);
   });
 
   test('405 for other methods, 404 for other paths', async () => {
@@ -241,9 +249,7 @@ describe('kestrel serve over HTTP', () => {
 describe('request timeouts (slowloris)', () => {
   let h: ServeHandle;
   beforeAll(async () => {
-    const cfg = config();
-    cfg.limits.headersTimeoutMs = 300;
-    cfg.limits.requestTimeoutMs = 600;
+    const cfg = config({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
     h = await startServe(cfg, { sinks: [{ sink: new CapturingSink() }], });
   });
   afterAll(() => h.close());
@@ -335,46 +341,5 @@ const haveOpenssl = (() => {
   test('401 for a client certificate from another CA', async () => {
     const r = await postJson(h.port, BATCH, { tls: { ca: pem('ca.crt'), cert: pem('intruder.crt'), key: pem('intruder.key') } });
     expect([r.status, r.body]).toEqual([401, 'client certificate not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE\n']);
-  });
-});
-
-describe('kestrel serve configuration', () => {
-  const EXAMPLE = join(__dirname, '../../deploy/webhook/kestrel-serve.yaml');
-
-  test('the example in deploy/webhook parses', () => {
-    const dir = tempDir();
-    writeFileSync(join(dir, 'token'), 'tok-1\n');
-    const text = readFileSync(EXAMPLE, 'utf8').replace('/etc/kestrel/token/token', join(dir, 'token'));
-    const cfg = parseServeConfig(text, dir);
-    expect(cfg.tokens).toEqual(['tok-1']);
-    expect(cfg.routes).toEqual([
-      { path: '/k8s-audit', source: 'k8s_audit', fields: { cluster: 'prod-eu-1' } },
-      { path: '/k8s-admission', source: 'k8s_admission', fields: { cluster: 'prod-eu-1', feed: 'kube-audit-rest' } },
-    ]);
-    expect(cfg.fields).toEqual({ environment: 'production' });
-    expect(cfg.throttle).toEqual({ windowMs: 60000, key: 'rule_output', rules: ['Disallowed K8s User'], maxKeys: 10000 });
-    expect(cfg.sinks.http).toMatchObject({ url: 'http://falcosidekick.falco.svc:2801/', minPriority: 'Warning', maxRetryMs: 20000 });
-    expect(cfg.sinks.file).toMatchObject({ path: '/var/log/kestrel/alerts.jsonl', keep: 5, fsync: 'interval' });
-    expect(cfg.sinks.stdout).toEqual({ format: 'json', minPriority: 'Notice', filter: { rules: undefined, excludeRules: undefined, tags: undefined, excludeTags: undefined } });
-    expect(cfg.watch).toEqual({ debounceMs: 500 });
-  });
-
-  test('mistakes name the key', () => {
-    expect(() => parseServeConfig('listen: { prot: 1 }', '/')).toThrow('config: listen.prot: unknown key');
-    expect(() => parseServeConfig('sinks: { http: { url: "ftp://x" } }', '/')).toThrow('config: sinks.http.url: must be an http:// or https:// URL, got "ftp://x"');
-    expect(() => parseServeConfig('paths: [{ path: k8s-audit }]', '/')).toThrow("config: paths[0].path: must start with '/'");
-    expect(() => parseServeConfig('sinks: { file: { path: a, fsync: sometimes } }', '/')).toThrow('config: sinks.file.fsync: must be one of always, interval, never (got "sometimes")');
-  });
-
-  test('flags: defaults, --admission-path, --field, --listen', () => {
-    const cfg = serveConfigFromArgs(['--listen', '127.0.0.1:8080', '--admission-path', '/k8s-admission', '--field', 'cluster=c1', '-r', 'x.yaml']);
-    expect(cfg).not.toBe('help');
-    const c = cfg as ServeConfig;
-    expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
-    expect(c.routes).toEqual([{ path: '/k8s-audit', source: 'k8s_audit' }, { path: '/k8s-admission', source: 'k8s_admission' }]);
-    expect(c.fields).toEqual({ cluster: 'c1' });
-    expect(c.sinks.stdout?.format).toBe('text');
-    expect(c.rules).toEqual(['x.yaml']);
-    expect(() => serveConfigFromArgs(['--client-ca', 'ca.crt'])).toThrow('--client-ca needs --tls-cert and --tls-key');
   });
 });

@@ -26,7 +26,7 @@ describe('reader', () => {
   test('YAML syntax errors are located', () => {
     const { diags } = collect(['a.yaml', '- rule: x\n  condition: [unclosed\n']);
     expect(diags).toHaveLength(1);
-    expect(diags[0]).toMatch(/^a\.yaml:3:1: YAML syntax error: Flow sequence in block collection/);
+    expect(diags[0]).toMatch(/^a\.yaml:3:1: error LOAD_ERR_YAML_PARSE: YAML syntax error: Flow sequence in block collection/);
   });
 
   test('shape and type errors name file, line and column', () => {
@@ -39,20 +39,20 @@ describe('reader', () => {
       '- rule: r3', '  desc: d', '  condition: c', '  output: o', '  priority: debug', '  enabled: "yes"',
     ].join('\n')]);
     expect(diags).toEqual([
-      "b.yaml:5:13: rule 'r1': invalid priority 'LOUD' (expected one of emergency, alert, critical, error, warning, notice, informational, info, debug)",
-      "b.yaml:6:3: rule 'r2' has no 'condition'",
-      "b.yaml:11:10: list 'l': 'items' must be a sequence",
-      "b.yaml:12:3: macro 'm' has no 'condition'",
-      'b.yaml:13:3: item is not a mapping (expected one of: list, macro, rule, required_engine_version, required_plugin_versions)',
-      "b.yaml:19:12: 'enabled' must be true or false",
+      "b.yaml:5:13: error LOAD_ERR_YAML_VALIDATE: rule 'r1': invalid priority 'LOUD' (expected one of emergency, alert, critical, error, warning, notice, informational, info, debug)",
+      "b.yaml:6:3: error LOAD_ERR_YAML_VALIDATE: rule 'r2' has no 'condition'",
+      "b.yaml:11:10: error LOAD_ERR_YAML_VALIDATE: list 'l': 'items' must be a sequence",
+      "b.yaml:12:3: error LOAD_ERR_YAML_VALIDATE: macro 'm' has no 'condition'",
+      'b.yaml:13:3: error LOAD_ERR_YAML_VALIDATE: item is not a mapping (expected one of: list, macro, rule, required_engine_version, required_plugin_versions)',
+      "b.yaml:19:12: error LOAD_ERR_YAML_VALIDATE: 'enabled' must be true or false",
     ]);
   });
 
   test('unknown keys and items are warnings', () => {
     const { diags } = collect(['c.yaml', `${RULE('r', '  colour: red\n')}- thing: 1\n`]);
     expect(diags).toEqual([
-      "c.yaml:7:3: warning: unknown key 'colour' in rule (ignored)",
-      "c.yaml:8:3: warning: unknown top level item 'thing' (ignored)",
+      "c.yaml:7:3: warning LOAD_UNKNOWN_ITEM: unknown key 'colour' in rule (ignored)",
+      "c.yaml:8:3: warning LOAD_UNKNOWN_ITEM: unknown top level item 'thing' (ignored)",
     ]);
   });
 
@@ -63,12 +63,12 @@ describe('reader', () => {
 
   test('engine version too high', () => {
     const { diags } = collect(['e.yaml', '- required_engine_version: 999\n']);
-    expect(diags).toEqual(["e.yaml:1:3: rules require engine version 999 (0.999.0), but Kestrel's engine version is 0.50.0"]);
+    expect(diags).toEqual(["e.yaml:1:3: error LOAD_ERR_VALIDATE: rules require engine version 999 (0.999.0), but Kestrel's engine version is 0.50.0"]);
   });
 
   test('override and append together is an error', () => {
     const { diags } = collect(['f.yaml', `${RULE('r')}- rule: r\n  condition: and x\n  append: true\n  override:\n    condition: append\n`]);
-    expect(diags).toEqual(["f.yaml:10:3: keys 'override' and 'append: true' cannot be used together"]);
+    expect(diags).toEqual(["f.yaml:10:3: error LOAD_ERR_YAML_VALIDATE: keys 'override' and 'append: true' cannot be used together"]);
   });
 });
 
@@ -80,7 +80,7 @@ describe('collector', () => {
     );
     expect(coll.lists.get('l')!.items).toEqual(['a', 'b', 'c']);
     expect(coll.lists.get('m')!.items).toEqual(['y']);
-    expect(diags).toEqual(["b.yaml:8:3: list 'n' has 'append: true' but no earlier list of that name exists"]);
+    expect(diags).toEqual(["b.yaml:8:3: error LOAD_ERR_VALIDATE: list 'n' has 'append: true' but no earlier list of that name exists"]);
   });
 
   test('macros: append joins condition pieces, redefinition replaces', () => {
@@ -107,7 +107,7 @@ describe('collector', () => {
     const r1 = coll.rules.get('r1')!;
     expect(r1.desc).toBe('redefined');
     expect(coll.rules.get('r2')!.enabled).toBe(false);
-    expect(diags).toEqual(["b.yaml:19:3: rule 'ghost' sets 'enabled' but no earlier rule of that name exists"]);
+    expect(diags).toEqual(["b.yaml:19:3: error LOAD_ERR_VALIDATE: rule 'ghost' sets 'enabled' but no earlier rule of that name exists"]);
   });
 
   test('rules: override append of condition/output/tags and replace of priority', () => {

@@ -16,7 +16,7 @@ import type { OutputSet } from '../../src/pipeline/outputs';
 const CFG: KafkaInputConfig = { type: 'kafka', name: 'audit', topics: ['t'], groupId: 'g', fromBeginning: true, sessionTimeoutMs: 30_000, format: 'auto', source: 'k8s_audit', fields: {} };
 
 class FakeConsumer {
-  readonly events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' };
+  readonly events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash', STOP: 'stop', DISCONNECT: 'disconnect' };
   readonly handlers = new Map<string, (e: { payload: any }) => void>();
   eachBatch!: (p: EachBatchPayload) => Promise<void>;
   readonly log: string[] = [];
@@ -125,6 +125,19 @@ describe('KafkaInput with a fake consumer', () => {
     input.setBreakersOpen(false);
     expect(consumer.log).toEqual(['pause t/0', 'pause t/1', 'resume t/0', 'resume t/1']);
     expect(input.notReady()).toEqual([]);
+  });
+
+  test('a consumer that disconnects while the input runs fails it (no zombie); during stop it does not', async () => {
+    const { consumer, input } = fakes();
+    await input.start();
+    consumer.handlers.get('disconnect')!({ payload: {} });
+    await expect(input.failed).resolves.toEqual(new Error('Kafka consumer disconnected unexpectedly'));
+    const other = fakes();
+    await other.input.start();
+    await other.input.stop(Date.now() + 1000);
+    other.consumer.handlers.get('stop')!({ payload: {} });
+    const settled = await Promise.race([other.input.failed.then(() => 'failed'), tick().then(() => 'running')]);
+    expect(settled).toBe('running');
   });
 
   test('a consumer crash kafkajs does not restart fails the input with its cause', async () => {

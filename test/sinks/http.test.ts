@@ -177,4 +177,45 @@ describe('faults', () => {
     back.closeAllConnections();
     await new Promise<void>((r) => back.close(() => r()));
   });
+
+  test('an output down 3 s, then up: with the default breaker, the backlog is delivered within 3 s of recovery', async () => {
+    const probe = http.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+
+    // Default breaker and backoff (the old defaults probed every 10 s: the next delivery took 21 s).
+    const sink = new HttpSink({ url: `http://127.0.0.1:${port}/`, minPriority: 'Debug', maxRetryMs: 30_000 });
+    const states: BreakerState[] = [];
+    sink.breaker.onState = (_n, s) => states.push(s);
+    const alerts = Array.from({ length: 20 }, (_, i) => makeAlert(i));
+    const sending = sink.send(alerts);
+    // more alerts keep arriving during the outage
+    const later = new Promise<void>((r) => setTimeout(r, 1500)).then(() => sink.send([makeAlert(100), makeAlert(101)]));
+
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(states).toContain('open');
+    const arrivals: number[] = [];
+    const back = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        arrivals.push(Date.now());
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => back.listen(port, '127.0.0.1', () => r()));
+    const recovered = Date.now();
+    await Promise.all([sending, later]);
+    const firstMs = arrivals[0] - recovered;
+    const allMs = Date.now() - recovered;
+    if (process.env.KESTREL_TEST_FIGURES) process.stderr.write(`recovery: first delivery ${firstMs} ms, all 22 ${allMs} ms after the output came back\n`);
+    expect(arrivals.length).toBe(22);
+    expect(sink.stats.givenUp).toBe(0);
+    expect(firstMs).toBeLessThan(3000);
+    expect(allMs).toBeLessThan(3000);
+    expect(sink.state).toBe('closed');
+    await sink.close();
+    back.closeAllConnections();
+    await new Promise<void>((r) => back.close(() => r()));
+  }, 20_000);
 });
