@@ -42,7 +42,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
     usage: [
       'kestrel run [-r FILE|DIR]... [-i FILE|-] [--json] [--source SOURCE]',
       '            [--rule-matching first|all] [--min-priority P]',
-      '            [--max-event-bytes N] [--format F]',
+      '            [--max-event-bytes N] [--stats] [--correlation-tolerance 30s]',
+      '            [--format F]',
     ],
     description:
       'Evaluates audit events from a file or stdin and writes alerts to stdout, one per line. ' +
@@ -57,6 +58,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       { name: 'source', type: 'string', value: 'SOURCE', help: 'event source of the input: k8s_audit (default) or k8s_admission' },
       { name: 'min-priority', type: 'string', value: 'P', help: 'skip rules below priority P: emergency, alert, critical, error, warning, notice, informational, debug (default debug: every rule)' },
       { name: 'max-event-bytes', type: 'string', value: 'N', help: 'reject (and report) a document larger than N bytes (default 16777216, 16 MiB)' },
+      { name: 'stats', type: 'boolean', help: 'after the summary, per-rule evaluation cost (1 in 64 evaluations timed) and correlation counters' },
+      { name: 'correlation-tolerance', type: 'string', value: 'DURATION', help: 'how late (in event time) a match may arrive and still count in a correlation rule, e.g. 0, 30s, 2m (default 30s)' },
       {
         name: 'format',
         type: 'string',
@@ -81,11 +84,26 @@ export const COMMANDS: Record<string, CommandSpec> = {
     exitCodes: 'Exit codes: 0 the rules load and at least one rule can be evaluated, 1 errors or no rule can be evaluated, 2 usage error (e.g. a directory without rule files).',
     positionalHint: (arg) => `check does not take positional arguments; did you mean -r ${arg}?`,
   },
+  test: {
+    name: 'test',
+    usage: ['kestrel test [-r FILE|DIR]...'],
+    description: 'Runs the tests written in the rule files (`tests:` of rules and correlations, docs/rules.md): one PASS or FAIL line each, then a summary.',
+    options: [RULES_OPTION, HELP_OPTION],
+    exitCodes: 'Exit codes: 0 every test passed, 1 a test failed or the rules did not load, 2 usage error.',
+    positionalHint: (arg) => `test does not take positional arguments; did you mean -r ${arg}?`,
+  },
   rules: {
     name: 'rules',
-    usage: ['kestrel rules [-r FILE|DIR]...'],
-    description: 'Lists the loaded rules with source, priority, enabled, and whether each is compiled or skipped (a source Kestrel does not evaluate).',
-    options: [RULES_OPTION, HELP_OPTION],
+    usage: ['kestrel rules [-r FILE|DIR]... [--cost -i FILE [--rule-matching first|all] [--source SOURCE]]'],
+    description: 'Lists the loaded rules with source, priority, enabled, and whether each is compiled or skipped (a source Kestrel does not evaluate). With --cost, ranks the rules by evaluation time on a sample of events.',
+    options: [
+      RULES_OPTION,
+      { name: 'cost', type: 'boolean', help: 'rank rules by evaluation time on the events of -i (every evaluation timed)' },
+      { name: 'input', short: 'i', type: 'string', value: 'FILE|-', help: "with --cost: the sample of events ('-': stdin)" },
+      { name: 'rule-matching', type: 'string', value: 'first|all', help: 'with --cost: as for run (default first)' },
+      { name: 'source', type: 'string', value: 'SOURCE', help: 'with --cost: event source of the sample (default k8s_audit)' },
+      HELP_OPTION,
+    ],
     exitCodes: 'Exit codes: 0 listed, 1 the rules did not load, 2 usage error.',
     positionalHint: (arg) => `rules does not take positional arguments; did you mean -r ${arg}?`,
   },
@@ -144,7 +162,8 @@ Usage: kestrel COMMAND [options]    (kestrel help COMMAND: that command's option
 Commands:
   run      evaluate events from a file or stdin; alerts on stdout, summary on stderr
   check    validate rule files (errors and warnings with Falco's codes)
-  rules    list the loaded rules and whether each is compiled
+  test     run the tests written in the rule files
+  rules    list the loaded rules and whether each is compiled (--cost: rank by cost)
   fields   list the fields rules can use
   start    run the service from one config file: kestrel start -c kestrel.yaml
   serve    the service with one webhook input, from flags (docs/webhook.md)

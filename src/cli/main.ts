@@ -7,8 +7,10 @@ import { serveCommand } from './serve';
 import { startMain } from './start';
 import { DEFAULT_RULES_DIR, UsageError } from './common';
 import { commandHelp, COMMANDS, globalHelp, parseCommandArgs } from './help';
-import { fieldsCommand, rulesCommand } from './list';
+import { fieldsCommand, rulesCommand, rulesCostCommand } from './list';
+import { parseTimespan } from '../language/correlation-item';
 import { runCommand } from './run';
+import { testCommand } from './test';
 import { PAYLOAD_FORMATS, type PayloadFormat } from '../decode/envelope';
 
 /** Commands that parse and document their own flags. */
@@ -62,12 +64,27 @@ export async function main(argv: string[]): Promise<number> {
       }
       const format = values.format as PayloadFormat | undefined;
       if (format !== undefined && !PAYLOAD_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${PAYLOAD_FORMATS.join(', ')}, not '${format}'`);
-      return runCommand({ rules, input: values.input as string | undefined, json: values.json === true, ruleMatching: matching, source, minPriority, maxEventBytes, format });
+      let correlationToleranceMs;
+      if (values['correlation-tolerance'] !== undefined) {
+        correlationToleranceMs = values['correlation-tolerance'] === '0' ? 0 : parseTimespan(values['correlation-tolerance'] as string);
+        if (correlationToleranceMs === undefined) throw new UsageError('--correlation-tolerance must be a duration such as 0, 30s or 2m');
+      }
+      return runCommand({
+        rules, input: values.input as string | undefined, json: values.json === true, ruleMatching: matching, source, minPriority, maxEventBytes,
+        stats: values.stats === true, correlationToleranceMs, format,
+      });
     }
     case 'check':
       return checkCommand(rules);
-    case 'rules':
-      return rulesCommand(rules);
+    case 'test':
+      return testCommand(rules);
+    case 'rules': {
+      if (!values.cost) return rulesCommand(rules);
+      const matching = (values['rule-matching'] as string | undefined) ?? 'first';
+      if (matching !== 'first' && matching !== 'all') throw new UsageError(`--rule-matching must be 'first' or 'all', not '${matching}'`);
+      if (values.input === undefined) throw new UsageError('rules --cost needs a sample of events: -i FILE (or -i - for stdin)');
+      return rulesCostCommand({ rules, input: values.input as string, ruleMatching: matching, source: (values.source as string | undefined) ?? 'k8s_audit' });
+    }
     default:
       return fieldsCommand(values.source as string | undefined);
   }

@@ -3,11 +3,13 @@ import { hostname } from 'node:os';
 import { DocumentSplitter, DEFAULT_SPLITTER_OPTIONS } from '../decode/documents';
 import { decodeDocument } from '../decode/events';
 import { decodeText, type PayloadFormat } from '../decode/envelope';
+import { eventTimeNs } from '../fields';
 import { alertJson, alertText, type Alert } from '../engine/alert';
 import type { RuleMatching } from '../engine/ruleset';
 import { PRIORITIES, type Priority } from '../language/priority';
 import { openInput } from '../sources/file';
 import { loadCommandRules, writeWithBackpressure } from './common';
+import { formatCostTable } from './list';
 import { ProgressLine, type ProgressOptions } from './progress';
 
 export interface RunOptions {
@@ -24,6 +26,10 @@ export interface RunOptions {
   stdinIsTTY?: boolean;
   /** For tests: the progress line's timing (it shows only when `err` is a TTY). */
   progress?: ProgressOptions;
+  /** Print per-rule evaluation cost (sampled) and correlation state after the summary. */
+  stats?: boolean;
+  /** Out-of-order tolerance of correlation rules, ms (default 30 s). */
+  correlationToleranceMs?: number;
 }
 
 export interface RunSummary {
@@ -45,6 +51,8 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
     // Without this line a user who forgot -i sees a command that seems to hang.
     err.write('kestrel: reading audit events from stdin (end with Ctrl-D); pass -i FILE to read a file\n');
   }
+  const correlator = ruleset.newCorrelator({ toleranceMs: opts.correlationToleranceMs, onLimit: (m) => err.write(`kestrel: ${m}\n`) });
+  const rollup = ruleset.newRollup({ onLimit: (m) => err.write(`kestrel: ${m}\n`) });
 
   const summary: RunSummary = { documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map() };
   const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes });
@@ -54,6 +62,12 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const progress = new ProgressLine(err, () => summary, opts.progress);
   // Alerts to the same terminal would land on the progress line: erase it first.
   const outSharesTerminal = (out as { isTTY?: boolean }).isTTY === true;
+  const emit = (alerts: Alert[]) => {
+    for (const alert of alerts) {
+      count(summary, alert);
+      pendingOut += (opts.json ? alertJson(alert) : alertText(alert)) + '\n';
+    }
+  };
 
   const handle = (docs: ReturnType<DocumentSplitter['push']>) => {
     for (const doc of docs) {
@@ -77,9 +91,22 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
       if (decoded.skipped?.length) summary.skipped = (summary.skipped ?? 0) + decoded.skipped.length;
       for (const ev of decoded.events) {
         summary.events++;
-        for (const alert of ruleset.evaluate({ ...ev, num: summary.events })) {
-          count(summary, alert);
-          pendingOut += (opts.json ? alertJson(alert) : alertText(alert)) + '\n';
+        const view = { ...ev, num: summary.events };
+        if (!correlator && !rollup) {
+          emit(ruleset.evaluate(view));
+          continue;
+        }
+        // Correlation rules: base-rule matches go to the correlator; every event moves
+        // the correlator's and the rollup's clocks (event time).
+        const t = view.tsNs ?? eventTimeNs(view.obj, view.source);
+        const { alerts, matches } = correlator ? ruleset.evaluateDetailed(view) : { alerts: ruleset.evaluate(view), matches: [] };
+        if (rollup) {
+          if (t !== undefined) emit(rollup.advance(t));
+          for (const a of alerts) emit(rollup.consume(a, view));
+        } else emit(alerts);
+        if (correlator) {
+          for (const m of matches) emit(correlator.consume(m, view));
+          if (matches.length === 0 && t !== undefined) emit(correlator.advance(t));
         }
       }
     }
@@ -103,8 +130,22 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   }
   progress.stop();
   handle(splitter.end());
+  if (correlator) emit(correlator.flush());
+  if (rollup) emit(rollup.flush());
   if (pendingOut) await (writeWithBackpressure(out, pendingOut) ?? Promise.resolve());
   err.write(formatSummary(summary));
+  if (opts.stats) {
+    err.write(`rule cost (1 in ${ruleset.options.costSampleEvery} evaluations timed per rule; times are estimates):\n`);
+    err.write(formatCostTable(ruleset.costStats()));
+    if (correlator) {
+      const c = correlator.stats();
+      err.write(`correlation: ${c.alerts} alerts, ${c.groups} groups held, ${c.late} late matches, ${c.suppressed} suppressed, ${c.droppedAtCap} dropped at the group cap\n`);
+    }
+    if (rollup) {
+      const r = rollup.stats();
+      err.write(`rollup: ${r.rolledUp} alerts rolled up into ${r.summaries} summaries, ${r.passedAtCap} passed through at the window cap\n`);
+    }
+  }
   return 0;
 }
 

@@ -12,8 +12,13 @@ import { warningAt, type Diagnostic } from '../language/diagnostics';
 import { atLeast, type Priority } from '../language/priority';
 import { readRulesFile } from '../language/reader';
 import { unusedDefinitions } from '../language/usage';
+import type { RuleTestSpec } from '../language/rule-tests';
 import { toText } from '../language/values';
 import type { Alert } from './alert';
+import { compileCorrelations, type CompiledCorrelation } from './correlation/compile';
+import { Correlator, type CorrelatorOptions } from './correlation/correlator';
+import { compileRollups, Rollup, type CompiledRollup, type RollupOptions } from './correlation/rollup';
+import { RuleCost, type RuleCostStat } from './rule-cost';
 import { buildRuleIndex, type RuleIndex } from './rule-index';
 
 export type RuleMatching = 'first' | 'all';
@@ -25,7 +30,22 @@ export interface RulesetOptions {
   minPriority?: Priority;
   /** Host name written into alerts. */
   hostname?: string;
+  /** Time one evaluation in this many per rule (0: never). Default 64. See rule-cost.ts. */
+  costSampleEvery?: number;
+  /** Called with each timed evaluation (rule name, nanoseconds): feed a histogram with it. */
+  onCostSample?: (rule: string, ns: number) => void;
 }
+
+/** What one event gave: its alerts, and every match of a rule that feeds correlations or is silent. */
+export interface DetailedResult {
+  alerts: Alert[];
+  /** Matches of silent rules and of correlation base rules, whatever rule_matching says. */
+  matches: Alert[];
+}
+
+/** Per compiled rule (by its order): silent (no alert) and/or feeds a correlation. */
+const SILENT = 1;
+const FEEDS = 2;
 
 export interface RulesFile {
   path: string;
@@ -39,19 +59,38 @@ interface SourceRuntime {
   index: RuleIndex;
   /** Slot of each indexed field key. */
   indexSlots: Map<string, number>;
+  /** SILENT | FEEDS per rule order. */
+  flags: Uint8Array;
+  hasFeeders: boolean;
+  cost: RuleCost;
+}
+
+export interface ItemTests {
+  kind: 'rule' | 'correlation';
+  name: string;
+  source: string;
+  enabled: boolean;
+  /** Compiled for an evaluated source (and, for a correlation, enabled at the minimum priority). */
+  evaluated: boolean;
+  tests: RuleTestSpec[];
 }
 
 export interface RulesetSummary {
-  rules: { name: string; source: string; priority: Priority; enabled: boolean; compiled: boolean; file: string; line: number }[];
+  /** `alert`: false for a silent rule (Kestrel's `alert: false`). */
+  rules: { name: string; source: string; priority: Priority; enabled: boolean; alert: boolean; compiled: boolean; file: string; line: number }[];
 }
 
 export class Ruleset {
   private constructor(
     private readonly runtimes: Map<string, SourceRuntime>,
     private readonly collection: RuleCollection,
-    readonly options: Required<RulesetOptions>,
+    readonly options: Required<Omit<RulesetOptions, 'onCostSample'>> & Pick<RulesetOptions, 'onCostSample'>,
     /** sha256 of the rule files, in load order: the ruleset's version. */
     readonly hash: string,
+    /** Enabled correlation rules (Kestrel), for a Correlator. */
+    readonly correlations: CompiledCorrelation[],
+    /** Rules with a `rollup:` (Kestrel), for a Rollup. */
+    readonly rollups: CompiledRollup[],
   ) {}
 
   /** Compile rule files (already read) into a ruleset; errors leave `ruleset` undefined. */
@@ -67,7 +106,11 @@ export class Ruleset {
     }
     diagnostics.push(...coll.diagnostics, ...checkSyntax(coll));
 
-    const opts: Required<RulesetOptions> = { ruleMatching: options.ruleMatching ?? 'first', minPriority: options.minPriority ?? 'Debug', hostname: options.hostname ?? '' };
+    const opts = {
+      ruleMatching: options.ruleMatching ?? 'first', minPriority: options.minPriority ?? 'Debug', hostname: options.hostname ?? '',
+      costSampleEvery: options.costSampleEvery ?? 64, onCostSample: options.onCostSample,
+    };
+    const correlated = new Set([...coll.correlations.values()].filter((c) => c.enabled && atLeast(c.priority, opts.minPriority)).flatMap((c) => c.rules));
     const runtimes = new Map<string, SourceRuntime>();
     const skipped = new Map<string, { count: number; file: string; line: number }>();
     for (const rule of coll.rules.values()) {
@@ -81,14 +124,31 @@ export class Ruleset {
       if (runtimes.has(rule.source)) continue;
       const { compiled, diagnostics: d } = compileSource(coll, rule.source, catalog);
       diagnostics.push(...d);
-      const active = compiled.rules.filter((r) => r.enabled && atLeast(r.priority, opts.minPriority));
+      // A base rule of a correlation is evaluated whatever its priority; below the minimum it only feeds.
+      const active = compiled.rules.filter((r) => r.enabled && (atLeast(r.priority, opts.minPriority) || correlated.has(r.name)));
+      const flags = new Uint8Array(compiled.rules.length);
+      for (const r of compiled.rules) {
+        const silent = coll.rules.get(r.name)!.alert === false || !atLeast(r.priority, opts.minPriority);
+        flags[r.order] = (silent ? SILENT : 0) | (correlated.has(r.name) ? FEEDS : 0);
+      }
       const indexable = (key: string) => {
         const i = compiled.slots.info.find((s) => s.key === key);
         return i !== undefined && !i.numeric && !i.isList;
       };
       const index = buildRuleIndex(active, (n) => compiled.listItems(n), indexable);
       const indexSlots = new Map(compiled.slots.info.map((s, i) => [s.key, i]));
-      runtimes.set(rule.source, { compiled, active, index, indexSlots });
+      const cost = new RuleCost(compiled.rules, opts.costSampleEvery, opts.onCostSample);
+      runtimes.set(rule.source, { compiled, active, index, indexSlots, flags, hasFeeders: flags.some((f) => f !== 0), cost });
+    }
+    const compiledNames = new Map([...runtimes.values()].flatMap((rt) => rt.compiled.rules.map((r) => [r.name, r.source] as [string, string])));
+    const corr = compileCorrelations(coll, compiledNames);
+    diagnostics.push(...corr.diagnostics);
+    const rolls = compileRollups(coll, compiledNames);
+    diagnostics.push(...rolls.diagnostics);
+    for (const r of coll.rules.values()) {
+      if (r.alert === false && !correlated.has(r.name) && compiledNames.has(r.name)) {
+        diagnostics.push(warningAt('LOAD_UNUSED_SILENT_RULE', r.file, r.pos, `rule '${r.name}' has 'alert: false' but no enabled correlation uses it`));
+      }
     }
     for (const [source, s] of skipped) {
       diagnostics.push(warningAt('LOAD_UNKNOWN_SOURCE', s.file, { line: s.line, col: 1 }, `${s.count} rule(s) of source '${source}' skipped: Kestrel evaluates k8s_audit and k8s_admission events only`));
@@ -96,7 +156,8 @@ export class Ruleset {
     if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
     // As in Falco, only a ruleset that compiled is checked for unused macros and lists.
     diagnostics.push(...unusedDefinitions(coll));
-    return { ruleset: new Ruleset(runtimes, coll, opts, hash.digest('hex')), diagnostics };
+    const correlations = corr.correlations.filter((c) => atLeast(c.priority, opts.minPriority));
+    return { ruleset: new Ruleset(runtimes, coll, opts, hash.digest('hex'), correlations, rolls.rollups), diagnostics };
   }
 
   /** Sources that have at least one compiled rule. */
@@ -113,13 +174,54 @@ export class Ruleset {
     const compiled = new Set(this.compiledRules().map((r) => r.name));
     return {
       rules: [...this.collection.rules.values()].map((r) => ({
-        name: r.name, source: r.source, priority: r.priority, enabled: r.enabled, compiled: compiled.has(r.name), file: r.file, line: r.pos.line,
+        name: r.name, source: r.source, priority: r.priority, enabled: r.enabled, alert: r.alert, compiled: compiled.has(r.name), file: r.file, line: r.pos.line,
       })),
     };
   }
 
+  /** The `tests:` of every rule and correlation, in load order (for `kestrel test`). */
+  itemTests(): ItemTests[] {
+    const compiled = new Set(this.compiledRules().map((r) => r.name));
+    const correlations = new Map(this.correlations.map((c) => [c.name, c]));
+    const rules: ItemTests[] = [...this.collection.rules.values()].map((r) => ({
+      kind: 'rule', name: r.name, source: r.source, enabled: r.enabled, evaluated: compiled.has(r.name), tests: r.tests,
+    }));
+    const corrs: ItemTests[] = [...this.collection.correlations.values()].map((c) => ({
+      kind: 'correlation', name: c.name, source: correlations.get(c.name)?.source ?? '', enabled: c.enabled, evaluated: correlations.has(c.name), tests: c.tests,
+    }));
+    return [...rules, ...corrs].filter((i) => i.tests.length > 0);
+  }
+
+  /** A Correlator for this ruleset's correlation rules (undefined when it has none). */
+  newCorrelator(options: CorrelatorOptions = {}): Correlator | undefined {
+    return this.correlations.length > 0 ? new Correlator(this.correlations, options) : undefined;
+  }
+
+  /** A Rollup for this ruleset's rules with `rollup:` (undefined when none has one). */
+  newRollup(options: RollupOptions = {}): Rollup | undefined {
+    return this.rollups.length > 0 ? new Rollup(this.rollups, options) : undefined;
+  }
+
+  /**
+   * Sampled evaluation cost per compiled rule, most expensive first (see
+   * rule-cost.ts). Counts are exact; times are estimates from the samples.
+   */
+  costStats(): RuleCostStat[] {
+    return [...this.runtimes.values()].flatMap((rt) => rt.cost.snapshot()).sort((a, b) => b.estimatedTotalNs - a.estimatedTotalNs || b.evaluations - a.evaluations || a.rule.localeCompare(b.rule));
+  }
+
   /** Evaluate one event; returns its alerts (at most one with rule_matching `first`). */
   evaluate(view: EventView): Alert[] {
+    return this.run(view, undefined);
+  }
+
+  /** Evaluate one event, also returning the matches that feed correlations (and of silent rules). */
+  evaluateDetailed(view: EventView): DetailedResult {
+    const matches: Alert[] = [];
+    return { alerts: this.run(view, matches), matches };
+  }
+
+  private run(view: EventView, matches: Alert[] | undefined): Alert[] {
     const rt = this.runtimes.get(view.source);
     if (!rt) return [];
     const ctx = new EvalContext(view, rt.compiled.slots);
@@ -129,12 +231,25 @@ export class Ruleset {
       node = (v.length > 0 ? node.byValue.get(toText(v[0])) : undefined) ?? node.fallback!;
     }
     const candidates = node.rules;
+    const first = this.options.ruleMatching === 'first';
+    const { flags, cost } = rt;
+    // With rule_matching first, rules after the first alert still run when they feed correlations.
+    const keepFeeding = matches !== undefined && rt.hasFeeders;
     let alerts: Alert[] | undefined;
+    let done = false;
     for (let i = 0; i < candidates.length; i++) {
       const rule = candidates[i];
-      if (!rule.predicate(ctx)) continue;
-      (alerts ??= []).push(this.alert(rule, ctx));
-      if (this.options.ruleMatching === 'first') break;
+      const f = flags[rule.order];
+      if (done && f === 0) continue;
+      if (!cost.evaluate(rule, ctx)) continue;
+      let alert: Alert | undefined;
+      if (f !== 0 && matches) matches.push((alert = this.alert(rule, ctx)));
+      if ((f & SILENT) !== 0 || done) continue;
+      (alerts ??= []).push(alert ?? this.alert(rule, ctx));
+      if (first) {
+        done = true;
+        if (!keepFeeding) break;
+      }
     }
     return alerts ?? [];
   }

@@ -7,7 +7,9 @@
 import { errorAt, warningAt, type Diagnostic } from './diagnostics';
 import type { Position } from './location';
 import type { Priority } from './priority';
-import type { ConditionText, ExceptionSpec, ListItem, MacroItem, RuleItem, RulesFileItem } from './reader';
+import type { ConditionText, CorrelationItem, ExceptionSpec, ListItem, MacroItem, RuleItem, RulesFileItem } from './reader';
+import type { CorrelationCondition, CorrelationType, RollupSpec } from './correlation-item';
+import type { RuleTestSpec } from './rule-tests';
 import { compareVersions, ENGINE_VERSION, normalizeEngineVersion, PLUGIN_VERSIONS } from '../version';
 
 export interface ListDef {
@@ -36,6 +38,30 @@ export interface RuleDef {
   enabled: boolean;
   exceptions: ExceptionSpec[];
   skipIfUnknownFilter: boolean;
+  /** Kestrel: false for a silent rule (evaluated, feeds correlations, raises no alert). */
+  alert: boolean;
+  /** Kestrel: the rule's tests, numbered in order. */
+  tests: RuleTestSpec[];
+  /** Kestrel: summary of repeated alerts, when set. */
+  rollup?: RollupSpec;
+  file: string;
+  pos: Position;
+}
+
+/** Kestrel: a correlation rule as collected (appends and overrides applied). */
+export interface CorrelationDef {
+  name: string;
+  type: CorrelationType;
+  rules: string[];
+  groupBy: string[];
+  timespanMs: number;
+  condition?: CorrelationCondition;
+  output: string;
+  desc: string;
+  priority: Priority;
+  tags: string[];
+  enabled: boolean;
+  tests: RuleTestSpec[];
   file: string;
   pos: Position;
 }
@@ -45,6 +71,8 @@ export class RuleCollection {
   readonly macros = new Map<string, MacroDef>();
   /** In load order: a redefined rule keeps its first place, as in Falco. */
   readonly rules = new Map<string, RuleDef>();
+  /** Kestrel's correlation rules, in load order. */
+  readonly correlations = new Map<string, CorrelationDef>();
   readonly diagnostics: Diagnostic[] = [];
 
   add(items: RulesFileItem[]): void {
@@ -78,6 +106,9 @@ export class RuleCollection {
           break;
         case 'rule':
           this.addRule(item);
+          break;
+        case 'correlation':
+          this.addCorrelation(item);
           break;
       }
     }
@@ -118,7 +149,8 @@ export class RuleCollection {
       const def: RuleDef = {
         name: item.name, condition: [item.condition!], output: item.output ?? '', desc: item.desc ?? '',
         priority: item.priority!, source: item.source ?? 'syscall', tags: item.tags ?? [], enabled: item.enabled ?? true,
-        exceptions: item.exceptions ?? [], skipIfUnknownFilter: item.skipIfUnknownFilter ?? false, file: item.file, pos: item.pos,
+        exceptions: item.exceptions ?? [], skipIfUnknownFilter: item.skipIfUnknownFilter ?? false,
+        alert: item.alert ?? true, tests: numbered(item.tests ?? []), rollup: item.rollup, file: item.file, pos: item.pos,
       };
       // Falco keeps a redefined rule at its original place in the load order.
       this.rules.set(item.name, def);
@@ -130,7 +162,7 @@ export class RuleCollection {
     }
     const modeOf = (key: string) => (item.append ? 'append' : item.override[key]);
     if (item.append) {
-      for (const key of ['priority', 'enabled', 'skip-if-unknown-filter']) {
+      for (const key of ['priority', 'enabled', 'skip-if-unknown-filter', 'alert', 'rollup']) {
         if (item.keys[key]) return this.error(item.file, item.keys[key], `rule '${item.name}': key '${key}' cannot be appended; use override with replace`);
       }
     }
@@ -142,6 +174,9 @@ export class RuleCollection {
     if (item.tags !== undefined && modeOf('tags')) existing.tags = modeOf('tags') === 'append' ? [...existing.tags, ...item.tags] : item.tags;
     if (item.priority !== undefined && item.override.priority) existing.priority = item.priority;
     if (item.enabled !== undefined && item.override.enabled) existing.enabled = item.enabled;
+    if (item.alert !== undefined && item.override.alert) existing.alert = item.alert;
+    if (item.rollup !== undefined && item.override.rollup) existing.rollup = item.rollup;
+    if (item.tests !== undefined && modeOf('tests')) existing.tests = numbered(modeOf('tests') === 'append' ? [...existing.tests, ...item.tests] : item.tests);
     if (item.exceptions && modeOf('exceptions')) {
       if (modeOf('exceptions') === 'replace') existing.exceptions = item.exceptions;
       else {
@@ -160,6 +195,44 @@ export class RuleCollection {
     }
   }
 
+  private addCorrelation(item: CorrelationItem): void {
+    const existing = this.correlations.get(item.name);
+    const overriding = item.append || Object.keys(item.override).length > 0;
+    const enableOnly = !overriding && item.enabled !== undefined && Object.keys(item.keys).every((k) => k === 'correlation' || k === 'enabled');
+    if (enableOnly) {
+      if (!existing) return this.error(item.file, item.pos, `correlation '${item.name}' sets 'enabled' but no earlier correlation of that name exists`);
+      existing.enabled = item.enabled!;
+      return;
+    }
+    if (!overriding) {
+      this.correlations.set(item.name, {
+        name: item.name, type: item.type!, rules: item.rules!, groupBy: item.groupBy ?? [], timespanMs: item.timespanMs!,
+        condition: item.condition, output: item.output ?? '', desc: item.desc ?? '', priority: item.priority!, tags: item.tags ?? [],
+        enabled: item.enabled ?? true, tests: numbered(item.tests ?? []), file: item.file, pos: item.pos,
+      });
+      return;
+    }
+    if (!existing) return this.error(item.file, item.pos, `correlation '${item.name}' has '${item.append ? 'append: true' : 'override'}' but no earlier correlation of that name exists`);
+    const modeOf = (key: string) => (item.append ? 'append' : item.override[key]);
+    if (item.append) {
+      for (const key of ['type', 'group_by', 'timespan', 'condition', 'priority', 'enabled']) {
+        if (item.keys[key]) return this.error(item.file, item.keys[key], `correlation '${item.name}': key '${key}' cannot be appended; use override with replace`);
+      }
+    }
+    const join = (a: string, b: string | undefined, mode: string | undefined) => (b === undefined || !mode ? a : mode === 'append' ? `${a} ${b}` : b);
+    existing.output = join(existing.output, item.output, modeOf('output'));
+    existing.desc = join(existing.desc, item.desc, modeOf('desc'));
+    if (item.rules && modeOf('rules')) existing.rules = modeOf('rules') === 'append' ? [...existing.rules, ...item.rules] : item.rules;
+    if (item.tags && modeOf('tags')) existing.tags = modeOf('tags') === 'append' ? [...existing.tags, ...item.tags] : item.tags;
+    if (item.tests && modeOf('tests')) existing.tests = numbered(modeOf('tests') === 'append' ? [...existing.tests, ...item.tests] : item.tests);
+    if (item.type && item.override.type) existing.type = item.type;
+    if (item.groupBy && item.override.group_by) existing.groupBy = item.groupBy;
+    if (item.timespanMs && item.override.timespan) existing.timespanMs = item.timespanMs;
+    if (item.condition && item.override.condition) existing.condition = item.condition;
+    if (item.priority && item.override.priority) existing.priority = item.priority;
+    if (item.enabled !== undefined && item.override.enabled) existing.enabled = item.enabled;
+  }
+
   /** Every collector error is an inconsistency between items: Falco's LOAD_ERR_VALIDATE. */
   private error(file: string, pos: Position, message: string): void {
     this.diagnostics.push(errorAt('LOAD_ERR_VALIDATE', file, pos, message));
@@ -172,4 +245,9 @@ function pluginCompatible(provided: string, required: string): boolean {
   const r = required.split('.').map(Number);
   if (p[0] !== r[0]) return false;
   return compareVersions(provided, required) >= 0;
+}
+
+/** Tests keep their place in the (possibly appended) list as their number. */
+function numbered(tests: RuleTestSpec[]): RuleTestSpec[] {
+  return tests.map((t, i) => (t.index === i + 1 ? t : { ...t, index: i + 1 }));
 }

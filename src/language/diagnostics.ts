@@ -30,6 +30,7 @@ export const WARNING_CODES = {
   LOAD_NO_PRIORITY: 'a rule has no priority and is loaded at Debug (Falco refuses it; Kestrel only)',
   LOAD_YAML_WARNING: 'the YAML parser warns about a construct it accepted (Kestrel only)',
   LOAD_NO_RULES_FILES: 'a rules directory holds no .yaml/.yml file (Kestrel only)',
+  LOAD_UNUSED_SILENT_RULE: "a rule with 'alert: false' feeds no enabled correlation, so it has no effect (Kestrel only)",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

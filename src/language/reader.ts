@@ -7,6 +7,11 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pai
 import { errorAt, warningAt, type Diagnostic, type WarningCode } from './diagnostics';
 import { positionAt, scalarLocation, type Position, type ScalarLocation } from './location';
 import { parsePriority, type Priority } from './priority';
+import {
+  CorrelationShapeError, readCorrelationType, readRollup, readStringList, readThreshold, readTimespan,
+  type CorrelationCondition, type CorrelationType, type RollupSpec,
+} from './correlation-item';
+import { readTests, TestSpecError, type RuleTestSpec } from './rule-tests';
 
 export type OverrideMode = 'append' | 'replace';
 
@@ -57,6 +62,28 @@ export interface RuleItem extends ItemBase {
   exceptions?: ExceptionSpec[];
   skipIfUnknownFilter?: boolean;
   warnEvttypes?: boolean;
+  /** Kestrel: `alert: false` makes a silent rule that only feeds correlations. */
+  alert?: boolean;
+  /** Kestrel: the rule's own tests (`kestrel test`). */
+  tests?: RuleTestSpec[];
+  /** Kestrel: repeats within a window become one summary alert. */
+  rollup?: RollupSpec;
+}
+
+/** Kestrel: a correlation over matches of base rules (src/engine/correlation/). */
+export interface CorrelationItem extends ItemBase {
+  kind: 'correlation';
+  type?: CorrelationType;
+  rules?: string[];
+  groupBy?: string[];
+  timespanMs?: number;
+  condition?: CorrelationCondition;
+  output?: string;
+  desc?: string;
+  priority?: Priority;
+  tags?: string[];
+  enabled?: boolean;
+  tests?: RuleTestSpec[];
 }
 
 export interface EngineVersionItem {
@@ -73,7 +100,7 @@ export interface PluginVersionItem {
   pos: Position;
 }
 
-export type RulesFileItem = ListItem | MacroItem | RuleItem | EngineVersionItem | PluginVersionItem;
+export type RulesFileItem = ListItem | MacroItem | RuleItem | CorrelationItem | EngineVersionItem | PluginVersionItem;
 
 export interface ReadResult {
   items: RulesFileItem[];
@@ -83,16 +110,28 @@ export interface ReadResult {
 const RULE_KEYS = new Set([
   'rule', 'condition', 'output', 'desc', 'priority', 'source', 'tags', 'enabled', 'exceptions', 'append', 'override',
   'skip-if-unknown-filter', 'warn_evttypes', 'capture', 'capture_duration',
+  // Kestrel additions (Falco would warn about them; they change nothing for Falco's keys).
+  'alert', 'tests', 'rollup',
+]);
+const CORRELATION_KEYS = new Set([
+  'correlation', 'type', 'rules', 'group_by', 'timespan', 'condition', 'output', 'desc', 'priority', 'tags', 'enabled',
+  'append', 'override', 'tests',
 ]);
 const MACRO_KEYS = new Set(['macro', 'condition', 'append', 'override', 'source']);
 const LIST_KEYS = new Set(['list', 'items', 'append', 'override']);
 const EXCEPTION_KEYS = new Set(['name', 'fields', 'comps', 'values']);
 
 /** Which keys each item kind accepts in `override:`, and with which modes. */
-export const OVERRIDABLE: Record<'rule' | 'macro' | 'list', Record<string, OverrideMode[]>> = {
+export const OVERRIDABLE: Record<'rule' | 'macro' | 'list' | 'correlation', Record<string, OverrideMode[]>> = {
   rule: {
     condition: ['append', 'replace'], output: ['append', 'replace'], desc: ['append', 'replace'],
     tags: ['append', 'replace'], exceptions: ['append', 'replace'], priority: ['replace'], enabled: ['replace'],
+    alert: ['replace'], tests: ['append', 'replace'], rollup: ['replace'],
+  },
+  correlation: {
+    rules: ['append', 'replace'], output: ['append', 'replace'], desc: ['append', 'replace'], tags: ['append', 'replace'],
+    tests: ['append', 'replace'], type: ['replace'], group_by: ['replace'], timespan: ['replace'], condition: ['replace'],
+    priority: ['replace'], enabled: ['replace'],
   },
   macro: { condition: ['append', 'replace'] },
   list: { items: ['append', 'replace'] },
@@ -140,6 +179,7 @@ export function readRulesFile(file: string, text: string): ReadResult {
       if (item) items.push(item);
     } catch (e) {
       if (e instanceof ItemError) error(e.offset, e.message);
+      else if (e instanceof TestSpecError || e instanceof CorrelationShapeError) error(nodeStart(e.node ?? undefined, node), e.message);
       else throw e;
     }
   }
@@ -177,13 +217,13 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     return { kind: 'required_plugin_versions', plugins: readPluginVersions(pairs.get('required_plugin_versions')!.value as Node, map), file: ctx.file, pos };
   }
 
-  const kind = (['rule', 'macro', 'list'] as const).find((k) => pairs.has(k));
+  const kind = (['rule', 'macro', 'list', 'correlation'] as const).find((k) => pairs.has(k));
   if (!kind) {
     const first = [...pairs.keys()][0] ?? '';
     warn('LOAD_UNKNOWN_ITEM', nodeStart(map), `unknown top level item '${first}' (ignored)`);
     return undefined;
   }
-  const allowed = kind === 'rule' ? RULE_KEYS : kind === 'macro' ? MACRO_KEYS : LIST_KEYS;
+  const allowed = kind === 'rule' ? RULE_KEYS : kind === 'macro' ? MACRO_KEYS : kind === 'list' ? LIST_KEYS : CORRELATION_KEYS;
   for (const [k, p] of pairs) {
     if (!allowed.has(k)) warn('LOAD_UNKNOWN_ITEM', nodeStart(p.key as Node, map), `unknown key '${k}' in ${kind} (ignored)`);
   }
@@ -250,19 +290,39 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     return { kind, ...base, condition };
   }
 
+  const testsPair = pairs.get('tests');
+  const tests = testsPair ? readTests(`${kind} '${name}'`, ctx.file, testsPair.value as Node | null, (n) => positionAt(ctx, nodeStart(n, map))) : undefined;
   let priority: Priority | undefined;
   const prio = str('priority');
   if (prio !== undefined) {
     priority = parsePriority(prio);
-    if (!priority) throw new ItemError(`rule '${name}': invalid priority '${prio}' (expected one of emergency, alert, critical, error, warning, notice, informational, info, debug)`, nodeStart(pairs.get('priority')!.value as Node, map));
+    if (!priority) throw new ItemError(`${kind} '${name}': invalid priority '${prio}' (expected one of emergency, alert, critical, error, warning, notice, informational, info, debug)`, nodeStart(pairs.get('priority')!.value as Node, map));
   }
   let tags: string[] | undefined;
   const tp = pairs.get('tags');
   if (tp) {
     const v = tp.value as Node | null;
     if (v === null) tags = [];
-    else if (!isSeq(v)) throw new ItemError(`rule '${name}': 'tags' must be a sequence`, nodeStart(v, map));
-    else tags = v.items.map((it) => scalarText(it as Node, `rule '${name}' tag`, map));
+    else if (!isSeq(v)) throw new ItemError(`${kind} '${name}': 'tags' must be a sequence`, nodeStart(v, map));
+    else tags = v.items.map((it) => scalarText(it as Node, `${kind} '${name}' tag`, map));
+  }
+  if (kind === 'correlation') {
+    const what = `correlation '${name}'`;
+    const node = (k: string) => pairs.get(k)?.value as Node | null;
+    const item: CorrelationItem = {
+      kind, ...base, output: str('output'), desc: str('desc'), priority, tags, enabled: bool('enabled'), tests,
+      type: pairs.has('type') ? readCorrelationType(what, node('type')) : undefined,
+      rules: pairs.has('rules') ? readStringList(what, 'rules', node('rules')) : undefined,
+      groupBy: pairs.has('group_by') ? readStringList(what, 'group_by', node('group_by')) : undefined,
+      timespanMs: pairs.has('timespan') ? readTimespan(what, node('timespan')) : undefined,
+      condition: pairs.has('condition') ? readThreshold(what, node('condition')) : undefined,
+    };
+    if (!append && Object.keys(override).length === 0 && !isEnableOnly(pairs)) {
+      for (const k of ['type', 'rules', 'timespan', 'output', 'priority'] as const) {
+        if (!pairs.has(k)) throw new ItemError(`${what} has no '${k}'`, nodeStart(map));
+      }
+    }
+    return item;
   }
   const ep = pairs.get('exceptions');
   const exceptions = ep ? readExceptions(ctx, name, ep.value as Node | null, map, warn, append || override.exceptions !== undefined) : undefined;
@@ -271,6 +331,8 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
     condition: cond('condition'), output: str('output'), desc: str('desc'), priority, source: str('source'),
     tags, enabled: bool('enabled'), exceptions,
     skipIfUnknownFilter: bool('skip-if-unknown-filter'), warnEvttypes: bool('warn_evttypes'),
+    alert: bool('alert'), tests,
+    rollup: pairs.has('rollup') ? readRollup(`rule '${name}'`, pairs.get('rollup')!.value as Node | null) : undefined,
   };
   if (!append && Object.keys(override).length === 0 && !isEnableOnly(pairs)) {
     for (const k of ['condition', 'output', 'desc'] as const) {
@@ -288,10 +350,10 @@ function readItem(ctx: Ctx, map: YAMLMap, warn: Warn): RulesFileItem | undefined
 
 /** `- rule: X` with only `enabled:` changes an existing rule's state. */
 function isEnableOnly(pairs: Map<string, Pair>): boolean {
-  return pairs.has('enabled') && [...pairs.keys()].every((k) => k === 'rule' || k === 'enabled');
+  return pairs.has('enabled') && [...pairs.keys()].every((k) => k === 'rule' || k === 'correlation' || k === 'enabled');
 }
 
-function readOverride(kind: 'rule' | 'macro' | 'list', pair: Pair | undefined, map: YAMLMap): Record<string, OverrideMode> {
+function readOverride(kind: 'rule' | 'macro' | 'list' | 'correlation', pair: Pair | undefined, map: YAMLMap): Record<string, OverrideMode> {
   const out: Record<string, OverrideMode> = {};
   if (!pair) return out;
   const v = pair.value as Node | null;

@@ -75,7 +75,7 @@ describe('kestrel run', () => {
 
   test('usage errors are one line and exit 2', () => {
     expect(kestrel(['run', '--rule-matching', 'some'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: --rule-matching must be 'first' or 'all', not 'some'\n" });
-    expect(kestrel(['frobnicate'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: unknown command 'frobnicate' (try: run, check, rules, fields, serve, consume; kestrel help)\n" });
+    expect(kestrel(['frobnicate'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: unknown command 'frobnicate' (try: run, check, test, rules, fields, start, serve, consume; kestrel help)\n" });
     expect(kestrel(['run', '--bogus'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: Unknown option '--bogus' (kestrel help run)\n" });
     expect(kestrel(['check', '--json'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: Unknown option '--json' (kestrel help check)\n" });
   });

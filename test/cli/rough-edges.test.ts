@@ -48,7 +48,7 @@ describe('help and version', () => {
   test('help serve / help consume print those commands\' own help, not the global one', () => {
     expect(kestrel(['help', 'serve']).stdout).toMatch(/^Usage: kestrel serve /);
     expect(kestrel(['help', 'consume']).stdout).toMatch(/^Usage: kestrel consume /);
-    expect(kestrel(['help', 'nope'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: unknown command 'nope' (try: run, check, rules, fields, serve, consume; kestrel help)\n" });
+    expect(kestrel(['help', 'nope'])).toEqual({ code: 2, stdout: '', stderr: "kestrel: unknown command 'nope' (try: run, check, test, rules, fields, start, serve, consume; kestrel help)\n" });
   });
 
   test('global help lists every command and the exit codes; -V and --version print the version', () => {

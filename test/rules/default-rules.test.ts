@@ -1,6 +1,6 @@
 /**
- * Kestrel's default rules (rules/), loaded through the real engine: for every
- * case of cases.ts the exact set of rules that fire (rule_matching all), and
+ * Kestrel's default rules (rules/), loaded through the real engine: the
+ * tests written in the rule files (what `kestrel test -r rules/` runs), and
  * the properties the ruleset promises (coverage, tags, overrides, examples).
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { formatTime } from '../../src/engine/alert';
 import { loadRuleset } from '../../src/engine/load';
 import type { Ruleset, RulesetOptions } from '../../src/engine/ruleset';
-import { CASES, OVERRIDES, type OverrideName } from './cases';
+import { formatOutcome, runRuleTests } from '../../src/cli/test';
 import { ADMIN, createPod, DANA, request, type AuditEvent } from './events';
 
 const RULES_DIR = resolve(__dirname, '../../rules');
@@ -38,33 +38,36 @@ function load(overrides: string[] = [], options: RulesetOptions = { ruleMatching
 
 const fired = (rs: Ruleset, ev: AuditEvent): string[] => rs.evaluate({ obj: ev, source: 'k8s_audit' }).map((a) => a.rule).sort();
 
-const rulesets = new Map<OverrideName | 'default', Ruleset>();
-function rulesetFor(o: OverrideName | undefined): Ruleset {
-  const key = o ?? 'default';
-  let rs = rulesets.get(key);
-  if (!rs) {
-    rs = load(o ? [OVERRIDES[o]] : []);
-    rulesets.set(key, rs);
-  }
-  return rs;
-}
-
 const ruleNames = () => load().compiledRules().map((r) => r.name);
+const ALLOWLISTS = readFileSync(join(RULES_DIR, 'tests/enable-allowlists.yaml'), 'utf8');
+const ALL_EVENTS = readFileSync(join(RULES_DIR, 'tests/enable-all-events.yaml'), 'utf8');
+/** The rule tests of rules/, with their specs. */
+const itemTests = () => load().itemTests();
 
 describe('default rules load cleanly', () => {
-  test('no diagnostics; 56 rules, all compiled for k8s_audit and enabled', () => {
+  test('no diagnostics; 61 rules, all compiled for k8s_audit and enabled; 4 correlations', () => {
     const { ruleset, diagnostics } = loadRuleset([RULES_DIR]);
     expect(diagnostics).toEqual([]);
     const summary = ruleset!.summary().rules;
-    expect(summary).toHaveLength(56);
+    expect(summary).toHaveLength(61);
     expect(summary.filter((r) => !r.compiled || !r.enabled || r.source !== 'k8s_audit')).toEqual([]);
+    expect(summary.filter((r) => !r.alert).map((r) => r.name)).toEqual([
+      'Secret read (correlation feed)', 'Request forbidden (correlation feed)', 'Pod created (correlation feed)',
+      'Pod deleted (correlation feed)', 'Cluster-wide read (correlation feed)',
+    ]);
+    expect(ruleset!.correlations.map((c) => [c.name, c.type])).toEqual([
+      ['Secret enumeration by one identity', 'value_count'],
+      ['Burst of forbidden requests', 'event_count'],
+      ["Pod created, exec'd into and deleted", 'temporal_ordered'],
+      ['ClusterRoleBinding created, then cluster-wide reads', 'temporal_ordered'],
+    ]);
   });
 
   test('every rule has a description, an output ending with the audit id, and a MITRE ATT&CK technique tag', () => {
     const items = readdirSync(RULES_DIR).filter((f) => f.endsWith('.yaml')).sort()
       .flatMap((f) => parseYaml(readFileSync(join(RULES_DIR, f), 'utf8')) as Record<string, unknown>[])
       .filter((i) => 'rule' in i);
-    expect(items).toHaveLength(56);
+    expect(items).toHaveLength(61);
     const problems: string[] = [];
     for (const r of items) {
       const name = r.rule as string;
@@ -78,44 +81,41 @@ describe('default rules load cleanly', () => {
   });
 });
 
-describe('each case fires exactly the expected rules (rule_matching all)', () => {
-  test.each(CASES.map((c) => [`${c.rule} ${c.positive ? '+' : '-'} ${c.name}${c.overrides ? ` [${c.overrides}]` : ''}`, c] as const))('%s', (_, c) => {
-    // The case table is consistent with itself ...
-    expect(c.expect.includes(c.rule)).toBe(c.positive);
-    // ... and with the engine.
-    expect(fired(rulesetFor(c.overrides), c.event)).toEqual([...c.expect].sort());
+describe('the rule tests in rules/ (kestrel test -r rules/)', () => {
+  test('all 178 tests pass: 170 of rules, 8 of correlations', () => {
+    const report = runRuleTests([RULES_DIR]);
+    expect(report.diagnostics).toEqual([]);
+    expect(report.outcomes.filter((o) => o.status !== 'pass').map(formatOutcome)).toEqual([]);
+    expect(report.outcomes.filter((o) => o.kind === 'rule')).toHaveLength(170);
+    expect(report.outcomes.filter((o) => o.kind === 'correlation')).toHaveLength(8);
   });
 });
 
 describe('coverage', () => {
-  test('every rule has at least one positive and one negative case', () => {
+  test('every rule and correlation has at least one fires and one does_not_fire test', () => {
+    const tests = new Map(itemTests().map((i) => [i.name, i.tests]));
     const missing: string[] = [];
-    for (const name of ruleNames()) {
-      if (!CASES.some((c) => c.rule === name && c.positive)) missing.push(`${name}: no positive case`);
-      if (!CASES.some((c) => c.rule === name && !c.positive)) missing.push(`${name}: no negative case`);
+    for (const name of [...ruleNames(), ...load().correlations.map((c) => c.name)]) {
+      if (!tests.get(name)?.some((t) => t.expect === 'fires')) missing.push(`${name}: no fires test`);
+      if (!tests.get(name)?.some((t) => t.expect === 'does_not_fire')) missing.push(`${name}: no does_not_fire test`);
     }
     expect(missing).toEqual([]);
-  });
-
-  test('every case names a rule of the ruleset', () => {
-    const names = new Set(ruleNames());
-    expect(CASES.filter((c) => !names.has(c.rule)).map((c) => c.rule)).toEqual([]);
   });
 });
 
 describe('all-events rule', () => {
-  const events = CASES.map((c) => c.event);
+  const events = () => itemTests().flatMap((i) => i.tests.map((t) => t.event as AuditEvent)).filter((e) => e !== undefined);
 
   test('is off by default', () => {
-    const rs = rulesetFor(undefined);
-    expect(events.filter((e) => fired(rs, e).includes('Audit event'))).toEqual([]);
+    const rs = load();
+    expect(events().length).toBeGreaterThan(150);
+    expect(events().filter((e) => fired(rs, e).includes('Audit event'))).toEqual([]);
   });
 
   test('turns on for every event when its macro is redefined in a second file', () => {
-    const rs = load([OVERRIDES.allEvents]);
-    expect(events.filter((e) => !fired(rs, e).includes('Audit event'))).toEqual([]);
+    const rs = load([ALL_EVENTS]);
+    expect(events().filter((e) => !fired(rs, e).includes('Audit event'))).toEqual([]);
   });
-
   test('turns on with override: {condition: replace} too', () => {
     const rs = load([`
 - macro: kestrel_all_events
@@ -164,8 +164,8 @@ describe('tuning through lists', () => {
 
   test('appending a user to kestrel_allowed_users suppresses the user alert', () => {
     const ev = request({ verb: 'list', resource: 'pods', namespace: 'shop', user: DANA });
-    expect(fired(load([OVERRIDES.allowlists]), ev)).toEqual(['Request by user outside allowed set']);
-    expect(fired(load([OVERRIDES.allowlists, `
+    expect(fired(load([ALLOWLISTS]), ev)).toEqual(['Request by user outside allowed set']);
+    expect(fired(load([ALLOWLISTS, `
 - list: kestrel_allowed_users
   items: [dana@example.com]
   append: true
@@ -174,7 +174,7 @@ describe('tuning through lists', () => {
 
   test('appending a group to kestrel_allowed_user_groups suppresses the user alert', () => {
     const ev = request({ verb: 'list', resource: 'pods', namespace: 'shop', user: DANA });
-    expect(fired(load([OVERRIDES.allowlists, `
+    expect(fired(load([ALLOWLISTS, `
 - list: kestrel_allowed_user_groups
   items: [ops]
   append: true
@@ -183,8 +183,8 @@ describe('tuning through lists', () => {
 
   test('appending to kestrel_allowed_images suppresses the image alert', () => {
     const ev = createPod('web', 'shop', { containers: [{ image: 'docker.io/library/nginx:1.27' }] }, { user: ADMIN });
-    expect(fired(load([OVERRIDES.allowlists]), ev)).toEqual(['Pod image outside allowed set']);
-    expect(fired(load([OVERRIDES.allowlists, `
+    expect(fired(load([ALLOWLISTS]), ev)).toEqual(['Pod image outside allowed set']);
+    expect(fired(load([ALLOWLISTS, `
 - list: kestrel_allowed_images
   items: [docker.io/library/nginx]
   append: true
@@ -239,9 +239,9 @@ describe('examples/audit-events.jsonl', () => {
 });
 
 describe('documentation', () => {
-  test('docs/rules.md names every rule', () => {
+  test('docs/rules.md names every rule and correlation', () => {
     const doc = readFileSync(resolve(__dirname, '../../docs/rules.md'), 'utf8');
-    expect(ruleNames().filter((n) => !doc.includes(n))).toEqual([]);
+    expect([...ruleNames(), ...load().correlations.map((c) => c.name)].filter((n) => !doc.includes(n))).toEqual([]);
   });
 
   test('docs/quickstart.md quotes the exact alerts of the examples', () => {
