@@ -19,6 +19,35 @@ export interface LocalKafka {
    * write the class-data-sharing archive at exit.
    */
   stop(opts?: { graceful?: boolean }): Promise<void>;
+  /** With `security: true`: the secured listeners, their users and the generated PEM files. */
+  security?: LocalKafkaSecurity;
+}
+
+export interface KafkaUser {
+  username: string;
+  password: string;
+}
+
+export interface LocalKafkaSecurity {
+  /** Bootstrap addresses `127.0.0.1:PORT` of each secured listener. */
+  listeners: {
+    /** SASL_PLAINTEXT: PLAIN (users.plain), SCRAM-SHA-256 and SCRAM-SHA-512 (users.scram). */
+    saslPlaintext: string;
+    /** SSL with ssl.client.auth=required: tls.clientCertFile/clientKeyFile. */
+    ssl: string;
+    /** SASL_SSL, PLAIN only (users.plain and users.eventHubs), no client certificate. */
+    saslSsl: string;
+  };
+  users: { plain: KafkaUser; scram: KafkaUser; eventHubs: KafkaUser };
+  /** PEM files in <dir>/tls; the rogue ones are signed by a CA the broker does not trust. */
+  tls: {
+    caFile: string;
+    clientCertFile: string;
+    clientKeyFile: string;
+    rogueCaFile: string;
+    rogueClientCertFile: string;
+    rogueClientKeyFile: string;
+  };
 }
 
 export interface StartOptions {
@@ -28,6 +57,11 @@ export interface StartOptions {
   timeoutMs?: number;
   /** C1-only JIT: faster start, lower peak throughput (short-lived test brokers). Default false. */
   quickJit?: boolean;
+  /**
+   * Also open SASL_PLAINTEXT (PLAIN, SCRAM-SHA-256/512), SSL (mTLS) and SASL_SSL (PLAIN)
+   * listeners, with certificates made by openssl and SCRAM users made at format time.
+   */
+  security?: boolean;
 }
 
 export function startLocalKafka(opts?: StartOptions): Promise<LocalKafka>;
@@ -38,3 +72,4 @@ export function stopBroker(
 /** Resolve deploy/kafka-local/lib with Maven unless it matches pom.xml. */
 export function ensureLib(): void;
 export const STATE_FILE: string;
+export const SECURITY_USERS: LocalKafkaSecurity['users'];

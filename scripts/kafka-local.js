@@ -6,6 +6,8 @@
  * deploy/kafka-local/lib (no Docker needed).
  *
  *   node scripts/kafka-local.js start   # npm run kafka:start; prints 127.0.0.1:PORT last
+ *   node scripts/kafka-local.js start --security   # also SASL_PLAINTEXT, SSL (mTLS), SASL_SSL
+ *                                                  # listeners; details in .kafka-local/state.json
  *   node scripts/kafka-local.js stop    # npm run kafka:stop
  *   node scripts/kafka-local.js status
  *
@@ -210,22 +212,119 @@ function freePort() {
   });
 }
 
-async function twoFreePorts() {
-  const a = await freePort();
-  let b = await freePort();
-  while (b === a) b = await freePort();
-  return [a, b];
+async function freePorts(n) {
+  const ports = [];
+  while (ports.length < n) {
+    const p = await freePort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  return ports;
 }
 
-function serverProperties({ dir, port, controllerPort }) {
+/**
+ * Users of the secured listeners (`security: true`). PLAIN users live in the listener's
+ * JAAS line; SCRAM credentials are written into the metadata log at format time.
+ * The Event Hubs user is what Azure's Kafka endpoint expects: the literal user name
+ * `$ConnectionString` and a namespace connection string as password.
+ */
+const SECURITY_USERS = Object.freeze({
+  plain: { username: 'kestrel', password: 'kestrel-plain-secret' },
+  scram: { username: 'kestrel-scram', password: 'kestrel-scram-secret' },
+  eventHubs: {
+    username: '$ConnectionString',
+    password: 'Endpoint=sb://kestrel-test.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=a2VzdHJlbC10ZXN0',
+  },
+});
+
+function openssl(args, cwd) {
+  const res = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+  if (res.error) throw new Error(`cannot run openssl: ${res.error.message}`);
+  if (res.status !== 0) throw new Error(`openssl ${args.slice(0, 2).join(' ')} failed: ${(res.stderr || '').trim()}`);
+}
+
+/**
+ * Test PKI in <dir>/tls (EC P-256 keys, 2-day validity):
+ *   ca.pem/ca.key             the CA the broker trusts and clients verify the broker with
+ *   broker.pem/broker.key     server cert for 127.0.0.1 and localhost (broker-keystore.pem: key+cert)
+ *   client.pem/client.key     client cert signed by the CA (mTLS)
+ *   rogue-ca.pem, rogue-client.pem/.key   another CA and a client cert it signed: trusted by nobody
+ */
+function makeCertificates(dir) {
+  const tls = path.join(dir, 'tls');
+  fs.mkdirSync(tls, { recursive: true });
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ca = (name, cn) => openssl(['req', '-x509', ...key, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], tls);
+  const leaf = (name, caName, cn, exts) => openssl(['req', '-x509', ...key, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`,
+    '-CA', `${caName}.pem`, '-CAkey', `${caName}.key`, '-addext', 'basicConstraints=CA:FALSE', ...exts.flatMap((e) => ['-addext', e])], tls);
+  ca('ca', 'Kestrel test CA');
+  ca('rogue-ca', 'Untrusted test CA');
+  leaf('broker', 'ca', 'localhost', ['subjectAltName=IP:127.0.0.1,DNS:localhost', 'extendedKeyUsage=serverAuth']);
+  leaf('client', 'ca', 'kestrel-client', ['extendedKeyUsage=clientAuth']);
+  leaf('rogue-client', 'rogue-ca', 'kestrel-client', ['extendedKeyUsage=clientAuth']);
+  // Kafka's PEM key store: the private key (PKCS#8, unencrypted) then the certificate chain.
+  fs.writeFileSync(path.join(tls, 'broker-keystore.pem'), fs.readFileSync(path.join(tls, 'broker.key'), 'utf8') + fs.readFileSync(path.join(tls, 'broker.pem'), 'utf8'));
+  const f = (n) => path.join(tls, n);
+  return {
+    caFile: f('ca.pem'),
+    clientCertFile: f('client.pem'),
+    clientKeyFile: f('client.key'),
+    rogueCaFile: f('rogue-ca.pem'),
+    rogueClientCertFile: f('rogue-client.pem'),
+    rogueClientKeyFile: f('rogue-client.key'),
+  };
+}
+
+/** JAAS option values are double-quoted strings. */
+function jaasQuote(v) {
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * Extra listeners of a secured broker:
+ *   SASL_PLAINTEXT  PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+ *   SSL             TLS with client certificates required (mTLS)
+ *   SASL_SSL        PLAIN over TLS, no client certificate (the Event Hubs / Confluent Cloud shape)
+ */
+function securityProperties({ dir, ports }) {
+  const tls = path.join(dir, 'tls');
+  const { plain, eventHubs } = SECURITY_USERS;
+  const plainModule = 'org.apache.kafka.common.security.plain.PlainLoginModule required';
+  const scramModule = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  return [
+    `ssl.keystore.type=PEM`,
+    `ssl.keystore.location=${path.join(tls, 'broker-keystore.pem')}`,
+    `ssl.truststore.type=PEM`,
+    `ssl.truststore.location=${path.join(tls, 'ca.pem')}`,
+    'listener.name.ssl.ssl.client.auth=required',
+    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    'listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    `listener.name.sasl_plaintext.plain.sasl.jaas.config=${plainModule} user_${plain.username}=${jaasQuote(plain.password)};`,
+    `listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=${scramModule}`,
+    `listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=${scramModule}`,
+    'listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN',
+    `listener.name.sasl_ssl.plain.sasl.jaas.config=${plainModule} user_${plain.username}=${jaasQuote(plain.password)} user_${eventHubs.username}=${jaasQuote(eventHubs.password)};`,
+    '',
+  ].join('\n');
+}
+
+function serverProperties({ dir, port, controllerPort, secure }) {
+  const listeners = [`PLAINTEXT://127.0.0.1:${port}`];
+  const protocols = ['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT'];
+  if (secure) {
+    for (const [name, p] of Object.entries(secure.ports)) {
+      listeners.push(`${name}://127.0.0.1:${p}`);
+      protocols.push(`${name}:${name}`);
+    }
+  }
   return [
     '# Generated by scripts/kafka-local.js: single-node KRaft broker+controller for dev/tests.',
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listeners=${[...listeners, `CONTROLLER://127.0.0.1:${controllerPort}`].join(',')}`,
+    `advertised.listeners=${listeners.join(',')}`,
+    `listener.security.protocol.map=${protocols.join(',')}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
     `log.dirs=${path.join(dir, 'data')}`,
@@ -247,7 +346,7 @@ function serverProperties({ dir, port, controllerPort }) {
     'num.network.threads=2',
     'num.io.threads=4',
     '',
-  ].join('\n');
+  ].join('\n') + (secure ? securityProperties({ dir, ports: secure.ports }) : '');
 }
 
 function cdsEnabled() {
@@ -301,13 +400,13 @@ function randomClusterId() {
 }
 
 /** `kafka-storage.sh format` equivalent (its own short-lived JVM). Kafka 4 needs this before first start. */
-function formatStorage(dir, propsFile) {
+function formatStorage(dir, propsFile, extraArgs = []) {
   const clusterId = randomClusterId();
   return new Promise((resolve, reject) => {
     const out = fs.openSync(path.join(dir, 'format.log'), 'a');
     const child = spawn(
       javaBin(),
-      [...jvmArgs(dir, { tool: true }), 'kafka.tools.StorageTool', 'format', '--cluster-id', clusterId, '--config', propsFile, '--ignore-formatted'],
+      [...jvmArgs(dir, { tool: true }), 'kafka.tools.StorageTool', 'format', '--cluster-id', clusterId, '--config', propsFile, '--ignore-formatted', ...extraArgs],
       { stdio: ['ignore', out, out] },
     );
     let settled = false;
@@ -513,7 +612,7 @@ function removeDir(dir) {
  * @returns {Promise<{brokers: string, pid: number, dir: string, logFile: string, version: string, startMs: number, stop(): Promise<void>}>}
  */
 async function startLocalKafka(opts = {}) {
-  const { detached = false, timeoutMs = DEFAULT_TIMEOUT_MS, quickJit = false } = opts;
+  const { detached = false, timeoutMs = DEFAULT_TIMEOUT_MS, quickJit = false, security = false } = opts;
   ensureLib();
   sweepStaleDirs();
   const version = kafkaVersion();
@@ -532,11 +631,17 @@ async function startLocalKafka(opts = {}) {
       for (const [sig, fn] of signalHandlers) process.removeListener(sig, fn);
     };
     try {
-      const [port, controllerPort] = await twoFreePorts();
+      const [port, controllerPort, saslPort, sslPort, saslSslPort] = await freePorts(security ? 5 : 2);
       const brokers = `127.0.0.1:${port}`;
       const propsFile = path.join(dir, 'server.properties');
-      fs.writeFileSync(propsFile, serverProperties({ dir, port, controllerPort }));
-      await formatStorage(dir, propsFile);
+      const secure = security ? { ports: { SASL_PLAINTEXT: saslPort, SSL: sslPort, SASL_SSL: saslSslPort } } : undefined;
+      const certs = security ? makeCertificates(dir) : undefined;
+      fs.writeFileSync(propsFile, serverProperties({ dir, port, controllerPort, secure }));
+      const { scram } = SECURITY_USERS;
+      const scramArgs = security
+        ? ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => ['--add-scram', `${m}=[name=${scram.username},password=${scram.password}]`])
+        : [];
+      await formatStorage(dir, propsFile, scramArgs);
       debug(`storage formatted after ${Date.now() - started} ms`);
 
       const out = fs.openSync(path.join(dir, 'stdout.log'), 'a');
@@ -591,6 +696,13 @@ async function startLocalKafka(opts = {}) {
         logFile: path.join(dir, 'server.log'),
         version,
         startMs,
+        security: security
+          ? {
+              listeners: { saslPlaintext: `127.0.0.1:${saslPort}`, ssl: `127.0.0.1:${sslPort}`, saslSsl: `127.0.0.1:${saslSslPort}` },
+              users: SECURITY_USERS,
+              tls: certs,
+            }
+          : undefined,
         stop({ graceful = true } = {}) {
           if (!stopped) {
             stopped = stopBroker({ pid, dir, cdsDump }, { graceful }).finally(() => {
@@ -631,16 +743,16 @@ function readState() {
   }
 }
 
-async function cliStart() {
+async function cliStart(security) {
   const release = acquireLock('cli');
   try {
-    await cliStartLocked();
+    await cliStartLocked(security);
   } finally {
     release();
   }
 }
 
-async function cliStartLocked() {
+async function cliStartLocked(security) {
   const existing = readState();
   if (existing) {
     if (existing.pid && isAlive(existing.pid) && isOurBroker(existing.pid, existing.dir)) {
@@ -652,9 +764,10 @@ async function cliStartLocked() {
     removeDir(existing.dir);
     fs.rmSync(STATE_FILE, { force: true });
   }
-  const k = await startLocalKafka({ detached: true });
+  const k = await startLocalKafka({ detached: true, security });
   fs.mkdirSync(STATE_DIR, { recursive: true });
-  const state = { pid: k.pid, dir: k.dir, cdsDump: k.cdsDump, brokers: k.brokers, logFile: k.logFile, version: k.version, startedAt: new Date().toISOString() };
+  const state = { pid: k.pid, dir: k.dir, cdsDump: k.cdsDump, brokers: k.brokers, logFile: k.logFile, version: k.version, startedAt: new Date().toISOString(), security: k.security };
+  if (k.security) log(`secured listeners, users and PEM files: ${STATE_FILE} (.security)`);
   fs.writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
   log(`Kafka ${k.version} up in ${(k.startMs / 1000).toFixed(1)} s (pid ${k.pid}, log ${k.logFile})`);
   process.stdout.write(`${k.brokers}\n`);
@@ -689,12 +802,12 @@ function cliStatus() {
 async function main(argv) {
   const cmd = argv[0];
   try {
-    if (cmd === 'start') await cliStart();
+    if (cmd === 'start') await cliStart(argv.includes('--security'));
     else if (cmd === 'stop') await cliStop();
     else if (cmd === 'status') cliStatus();
     else if (cmd === 'resolve') ensureLib();
     else {
-      process.stderr.write('usage: node scripts/kafka-local.js start|stop|status|resolve\n');
+      process.stderr.write('usage: node scripts/kafka-local.js start [--security]|stop|status|resolve\n');
       process.exitCode = 2;
     }
   } catch (err) {
@@ -703,7 +816,7 @@ async function main(argv) {
   }
 }
 
-module.exports = { startLocalKafka, stopBroker, ensureLib, STATE_FILE };
+module.exports = { startLocalKafka, stopBroker, ensureLib, STATE_FILE, SECURITY_USERS };
 
 if (require.main === module) {
   main(process.argv.slice(2));

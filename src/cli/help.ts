@@ -43,6 +43,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'kestrel run [-r FILE|DIR]... [-i FILE|-] [--json] [--source SOURCE]',
       '            [--rule-matching first|all] [--min-priority P]',
       '            [--max-event-bytes N] [--stats] [--correlation-tolerance 30s]',
+      '            [--format F]',
     ],
     description:
       'Evaluates audit events from a file or stdin and writes alerts to stdout, one per line. ' +
@@ -59,6 +60,14 @@ export const COMMANDS: Record<string, CommandSpec> = {
       { name: 'max-event-bytes', type: 'string', value: 'N', help: 'reject (and report) a document larger than N bytes (default 16777216, 16 MiB)' },
       { name: 'stats', type: 'boolean', help: 'after the summary, per-rule evaluation cost (1 in 64 evaluations timed) and correlation counters' },
       { name: 'correlation-tolerance', type: 'string', value: 'DURATION', help: 'how late (in event time) a match may arrive and still count in a correlation rule, e.g. 0, 30s, 2m (default 30s)' },
+      {
+        name: 'format',
+        type: 'string',
+        value: 'F',
+        help:
+          "decode each document as a Kafka input's payload format: auto, event, eventlist, lines, fluentbit, vector, " +
+          'cloudwatch, gke, aks, ovh (managed-Kubernetes records, docs/managed.md; gzip: pipe through zcat). Default: plain audit documents',
+      },
       HELP_OPTION,
     ],
     exitCodes: 'Exit codes: 0 done (also when some documents were rejected), 1 the rules did not load or no rule can be evaluated, 2 usage error or unreadable input file.',

@@ -11,6 +11,7 @@ import { fieldsCommand, rulesCommand, rulesCostCommand } from './list';
 import { parseTimespan } from '../language/correlation-item';
 import { runCommand } from './run';
 import { testCommand } from './test';
+import { PAYLOAD_FORMATS, type PayloadFormat } from '../decode/envelope';
 
 /** Commands that parse and document their own flags. */
 const OWN_PARSERS: Record<string, (argv: string[]) => Promise<number>> = {
@@ -61,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
         maxEventBytes = Number(values['max-event-bytes']);
         if (!Number.isInteger(maxEventBytes) || maxEventBytes <= 0) throw new UsageError('--max-event-bytes must be a positive integer');
       }
+      const format = values.format as PayloadFormat | undefined;
+      if (format !== undefined && !PAYLOAD_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${PAYLOAD_FORMATS.join(', ')}, not '${format}'`);
       let correlationToleranceMs;
       if (values['correlation-tolerance'] !== undefined) {
         correlationToleranceMs = values['correlation-tolerance'] === '0' ? 0 : parseTimespan(values['correlation-tolerance'] as string);
@@ -68,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       return runCommand({
         rules, input: values.input as string | undefined, json: values.json === true, ruleMatching: matching, source, minPriority, maxEventBytes,
-        stats: values.stats === true, correlationToleranceMs,
+        stats: values.stats === true, correlationToleranceMs, format,
       });
     }
     case 'check':

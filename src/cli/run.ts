@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { DocumentSplitter, DEFAULT_SPLITTER_OPTIONS } from '../decode/documents';
 import { decodeDocument } from '../decode/events';
+import { decodeText, type PayloadFormat } from '../decode/envelope';
 import { eventTimeNs } from '../fields';
 import { alertJson, alertText, type Alert } from '../engine/alert';
 import type { RuleMatching } from '../engine/ruleset';
@@ -19,6 +20,8 @@ export interface RunOptions {
   source: string;
   minPriority?: Priority;
   maxEventBytes?: number;
+  /** Decode each document as a Kafka payload in this envelope format (managed-Kubernetes records...). */
+  format?: PayloadFormat;
   /** For tests: whether stdin is a terminal (default: process.stdin.isTTY). */
   stdinIsTTY?: boolean;
   /** For tests: the progress line's timing (it shows only when `err` is a TTY). */
@@ -33,6 +36,8 @@ export interface RunSummary {
   documents: number;
   events: number;
   rejected: number;
+  /** Records an envelope skipped on purpose (CloudWatch control messages, unselected AKS categories, duplicates). */
+  skipped?: number;
   alerts: number;
   byRule: Map<string, number>;
   byPriority: Map<Priority, number>;
@@ -67,13 +72,23 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const handle = (docs: ReturnType<DocumentSplitter['push']>) => {
     for (const doc of docs) {
       summary.documents++;
-      const decoded = doc.ok ? decodeDocument(doc.text, opts.source, host) : doc;
+      const decoded = !doc.ok
+        ? doc
+        : opts.format
+          ? decodeText(doc.text, { format: opts.format, source: opts.source, hostname: host, partialRecords: true })
+          : decodeDocument(doc.text, opts.source, host);
       if (!decoded.ok) {
         summary.rejected++;
         progress.clear();
         err.write(`kestrel: ${label}:${doc.line}: rejected: ${decoded.reason}\n`);
         continue;
       }
+      for (const r of decoded.rejected ?? []) {
+        summary.rejected++;
+        progress.clear();
+        err.write(`kestrel: ${label}:${doc.line}: record ${r.recordIndex} rejected: ${r.reason}\n`);
+      }
+      if (decoded.skipped?.length) summary.skipped = (summary.skipped ?? 0) + decoded.skipped.length;
       for (const ev of decoded.events) {
         summary.events++;
         const view = { ...ev, num: summary.events };
@@ -146,7 +161,8 @@ function count(s: RunSummary, a: Alert): void {
 }
 
 export function formatSummary(s: RunSummary): string {
-  let text = `kestrel: ${s.events} events read, ${s.rejected} rejected, ${s.alerts} alerts\n`;
+  const skipped = s.skipped ? `, ${s.skipped} records skipped` : '';
+  let text = `kestrel: ${s.events} events read, ${s.rejected} rejected${skipped}, ${s.alerts} alerts\n`;
   if (s.byRule.size > 0) {
     text += 'alerts by rule:\n';
     for (const [rule, n] of [...s.byRule].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) text += `  ${n}\t${rule}\n`;

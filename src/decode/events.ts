@@ -3,7 +3,28 @@ import type { EventView } from '../fields/types';
 import { eventTimeNs } from '../fields';
 import { decoderFor } from './audit';
 
-export type DecodeResult = { ok: true; events: EventView[] } | { ok: false; reason: string };
+import type { RecordNote } from './records';
+
+/** An event view plus where it came from inside its message. */
+export interface DecodedEvent extends EventView {
+  /**
+   * Index of the event's record inside the message (CloudWatch logEvents[i],
+   * AKS records[i]); set by multi-record envelopes and by GKE (0). Absent: the
+   * message is the record (use 0 in headers).
+   */
+  readonly recordIndex?: number;
+}
+
+export type DecodeResult =
+  | {
+      ok: true;
+      events: DecodedEvent[];
+      /** Records rejected while the others were decoded (only with EnvelopeOptions.partialRecords). */
+      rejected?: RecordNote[];
+      /** Records skipped on purpose: CloudWatch control messages, unselected AKS categories, duplicates. */
+      skipped?: RecordNote[];
+    }
+  | { ok: false; reason: string };
 
 export function decodeDocument(text: string, source: string, hostname?: string): DecodeResult {
   let doc: unknown;

@@ -27,8 +27,10 @@ import { evtFields } from './evt';
 import { jsonFields } from './json';
 import { k8sAdmissionFields } from './k8sadmission';
 import { k8sAuditFields } from './k8saudit';
+import { kestrelFields } from './kestrel';
 import type { EventView, FieldCatalog, FieldDef, FieldValue } from './types';
 
+export type { EventMeta } from './types';
 export type { EventView, FieldCatalog, FieldDef, FieldValue, FieldArgSpec, FieldType } from './types';
 export {
   eventTimeNs,
@@ -49,14 +51,14 @@ export const KNOWN_SOURCES: readonly string[] = Object.freeze(['k8s_audit', 'k8s
 const catalogs = new Map<string, FieldCatalog>();
 
 /**
- * The field catalog of a source: k8s_audit -> ka.* + json.* / jevt.* + evt.*;
- * k8s_admission -> kar.* + json.* / jevt.* + evt.*. Undefined for other sources.
+ * The field catalog of a source: k8s_audit -> ka.* + json.* / jevt.* + evt.* + kestrel.*;
+ * k8s_admission -> kar.* + json.* / jevt.* + evt.* + kestrel.*. Undefined for other sources.
  */
 export function catalogFor(source: string): FieldCatalog | undefined {
   let c = catalogs.get(source);
   if (c !== undefined) return c;
-  if (source === 'k8s_audit') c = makeCatalog(source, [...k8sAuditFields(), ...jsonFields(), ...evtFields()]);
-  else if (source === 'k8s_admission') c = makeCatalog(source, [...k8sAdmissionFields(), ...jsonFields(), ...evtFields()]);
+  if (source === 'k8s_audit') c = makeCatalog(source, [...k8sAuditFields(), ...jsonFields(), ...evtFields(), ...kestrelFields()]);
+  else if (source === 'k8s_admission') c = makeCatalog(source, [...k8sAdmissionFields(), ...jsonFields(), ...evtFields(), ...kestrelFields()]);
   else return undefined;
   catalogs.set(source, c);
   return c;

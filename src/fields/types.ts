@@ -36,6 +36,14 @@ export interface EventView {
    * (`stageTimestamp` for k8s_audit, `requestReceivedTimestamp` for k8s_admission).
    */
   readonly tsNs?: bigint;
+  /** Optional addition: what the input envelope said about the event (kestrel.* fields). */
+  readonly meta?: EventMeta;
+}
+
+/** Facts an input envelope carries beside the event itself. */
+export interface EventMeta {
+  /** Cluster name, when the record names it (GKE resource.labels.cluster_name, EKS log group, AKS resourceId). */
+  readonly cluster?: string;
 }
 
 export interface FieldDef {

@@ -241,7 +241,7 @@ describe('service layout: one clear error line per mistake', () => {
     [MIN.replace('- type: kafka\n    topics: [audit]', '- { type: socket }'), 'config: inputs[0].type: must be one of kafka, webhook, file (got "socket")'],
     [MIN.replace('topics: [audit]', 'topics: []'), 'config: inputs[0].topics: must be a non-empty list of topic names'],
     [MIN.replace('topics: [audit]', 'topics: [audit]\n    session_timeout_ms: 10'), 'config: inputs[0].session_timeout_ms: must be an integer >= 6000'],
-    [MIN.replace('topics: [audit]', 'topics: [audit]\n    format: xml'), 'config: inputs[0].format: must be one of auto, event, eventlist, lines, fluentbit, vector (got "xml")'],
+    [MIN.replace('topics: [audit]', 'topics: [audit]\n    format: xml'), 'config: inputs[0].format: must be one of auto, event, eventlist, lines, fluentbit, vector, cloudwatch, gke, aks, ovh (got "xml")'],
     [MIN.replace('topics: [audit]', 'topics: [audit]\n    source: syscall'), 'config: inputs[0].source: must be one of k8s_audit, k8s_admission (got "syscall")'],
     [MIN.replace('topics: [audit]', 'topics: [audit]\n    fields: [a]'), 'config: inputs[0].fields: must be a mapping of names to strings'],
     [MIN.replace('topics: [audit]', 'topics: [audit]\n    fields: { a: { b: 1 } }'), 'config: inputs[0].fields.a: must be a string'],

@@ -14,8 +14,9 @@ describe('catalogs', () => {
     expect(all.filter((d) => d.name.startsWith('ka.'))).toHaveLength(101);
     expect(all.filter((d) => d.name.startsWith('json.') || d.name.startsWith('jevt.'))).toHaveLength(6);
     expect(all.filter((d) => d.name.startsWith('evt.'))).toHaveLength(15);
-    expect(all).toHaveLength(122);
-    expect(catalogFor('k8s_admission')!.all()).toHaveLength(65);
+    expect(all.filter((d) => d.name.startsWith('kestrel.')).map((d) => d.name)).toEqual(['kestrel.cluster']);
+    expect(all).toHaveLength(123);
+    expect(catalogFor('k8s_admission')!.all()).toHaveLength(66);
   });
 
   test('every field of the plugin README is present', () => {
