@@ -1,0 +1,179 @@
+/**
+ * End-to-end benchmark of what users run: `kestrel run -i FILE --json`, as a
+ * child process (startup, rule loading, reading, splitting, decoding,
+ * evaluation, alert formatting and writing the alerts to a file all count),
+ * against the floor any JavaScript engine pays for the same file in this
+ * process: read it whole, split it on newlines, JSON.parse every line.
+ *
+ *   npm run bench:run -- [--events N] [--rounds R] [--seed S] [--rules FILE]...
+ *                        [--mix quiet|heavy]... [--cpu-prof DIR] [--keep DIR]
+ *
+ * Two seeded mixes from bench/generator.ts: `quiet` (mostly routine reads and
+ * controller writes, ~4 % of events alert) and `heavy` (attack-heavy, ~25 %
+ * alert). Each round times the floor and the CLI on the same file; the best
+ * of R rounds is kept for both. Process startup (node + rule loading on an
+ * empty input) is measured separately and reported; it is part of the CLI
+ * figure, as users pay it. The sha256 of the alert output is printed so that
+ * two builds can be compared byte for byte.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AuditEventGenerator, Prng, type GeneratedEvent } from './generator';
+
+const ROOT = resolve(__dirname, '../..');
+const CLI = join(ROOT, 'bin/kestrel.js');
+const UPSTREAM_RULES = resolve(ROOT, '../shared/conformance/upstream-latest/k8s_audit_rules.yaml');
+
+/** How likely a generated event is to be kept in a mix (the rest are dropped). */
+interface Mix {
+  name: 'quiet' | 'heavy';
+  describe: string;
+  keep: (e: GeneratedEvent) => number;
+}
+
+/** Scenarios that make upstream rules fire: the suspicious class and humans' writes. */
+const alerting = (e: GeneratedEvent) => e.cls === 'suspicious' || e.scenario.startsWith('human-');
+
+export const MIXES: Mix[] = [
+  { name: 'quiet', describe: 'mostly routine reads, ~4 % alerting', keep: (e) => (alerting(e) ? 0.4 : 1) },
+  { name: 'heavy', describe: 'attack-heavy, ~25 % alerting', keep: (e) => (alerting(e) ? 1 : e.cls === 'read' ? 0.2 : 0.5) },
+];
+
+/** `count` JSON lines of `mix`, deterministic for `seed`. */
+export function mixText(mix: Mix, count: number, seed: number): string {
+  const gen = new AuditEventGenerator(seed);
+  const pick = new Prng(seed ^ 0x5eed);
+  const parts: string[] = [];
+  while (parts.length < count) {
+    const e = gen.nextTagged();
+    if (pick.float() < mix.keep(e)) parts.push(JSON.stringify(e.event));
+  }
+  return parts.join('\n') + '\n';
+}
+
+/** The floor: read the whole file, split on newlines, JSON.parse each line. */
+function floor(file: string): number {
+  const text = readFileSync(file, 'utf8');
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    JSON.parse(line);
+    n++;
+  }
+  return n;
+}
+
+interface CliRun {
+  seconds: number;
+  stderr: string;
+  code: number | null;
+}
+
+/** Run the CLI as users do, stdout to `outFile`; timed from spawn to exit. */
+function runCli(args: string[], outFile: string, nodeArgs: string[] = []): Promise<CliRun> {
+  const fd = openSync(outFile, 'w');
+  const t0 = process.hrtime.bigint();
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', fd, 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', rej);
+    child.on('close', (code) => {
+      closeSync(fd);
+      res({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, stderr, code });
+    });
+  });
+}
+
+function time(fn: () => void): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string', default: '100000' },
+      rounds: { type: 'string', default: '5' },
+      seed: { type: 'string', default: '1' },
+      rules: { type: 'string', multiple: true },
+      mix: { type: 'string', multiple: true },
+      'cpu-prof': { type: 'string' },
+      keep: { type: 'string' },
+    },
+  });
+  const count = Number(values.events);
+  const rounds = Number(values.rounds);
+  const seed = Number(values.seed);
+  let rules = values.rules;
+  if (!rules?.length) {
+    rules = existsSync(UPSTREAM_RULES) ? [UPSTREAM_RULES] : [join(ROOT, 'rules')];
+  }
+  const cores = availableParallelism();
+  const dir = values.keep ? resolve(values.keep) : mkdtempSync(join(tmpdir(), 'kestrel-bench-run-'));
+  const mixes = MIXES.filter((m) => !values.mix?.length || values.mix.includes(m.name));
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  process.stdout.write(`bench:run: ${fmt(count)} events per mix, best of ${rounds}, seed ${seed}, rules ${rules.join(' ')}; alerts written to a file in ${dir}\n`);
+
+  try {
+    // Startup: node, module loading and rule compilation, on an empty input.
+    const empty = join(dir, 'empty.jsonl');
+    writeFileSync(empty, '');
+    const ruleArgs = rules.flatMap((r) => ['-r', r]);
+    let startup = Infinity;
+    for (let r = 0; r < rounds; r++) startup = Math.min(startup, (await runCli(['run', '-i', empty, '--json', ...ruleArgs], join(dir, 'empty.out'))).seconds);
+    process.stdout.write(`bench:run startup (empty input, rules loaded): ${(startup * 1000).toFixed(0)} ms\n`);
+
+    for (const mix of mixes) {
+      const file = join(dir, `${mix.name}.jsonl`);
+      const text = mixText(mix, count, seed);
+      writeFileSync(file, text);
+      const outFile = join(dir, `${mix.name}.alerts.json`);
+      const args = ['run', '-i', file, '--json', ...ruleArgs];
+      let bestFloor = Infinity;
+      let bestCli = Infinity;
+      let last: CliRun | undefined;
+      floor(file); // warm the JIT and the page cache
+      for (let r = 0; r < rounds; r++) {
+        bestFloor = Math.min(bestFloor, time(() => floor(file)));
+        last = await runCli(args, outFile);
+        if (last.code !== 0) throw new Error(`kestrel run exited ${last.code}: ${last.stderr}`);
+        bestCli = Math.min(bestCli, last.seconds);
+      }
+      const out = readFileSync(outFile);
+      const alerts = out.length === 0 ? 0 : out.toString('utf8').split('\n').length - 1;
+      const sha = createHash('sha256').update(out).digest('hex').slice(0, 16);
+      const floorRate = count / bestFloor;
+      const cliRate = count / bestCli;
+      const steady = count / Math.max(bestCli - startup, 1e-9);
+      process.stdout.write(
+        `bench:run ${mix.name}: ${(text.length / count / 1024).toFixed(1)} KiB/event, ${fmt(alerts)} alerts (${((100 * alerts) / count).toFixed(1)} %), output sha256 ${sha}; ` +
+          `without startup kestrel ${fmt(steady)} ev/s (ratio ${(steady / floorRate).toFixed(2)})\n`,
+      );
+      process.stdout.write(`bench:run ${mix.name}: floor ${fmt(floorRate)} ev/s, kestrel run ${fmt(cliRate)} ev/s, ratio ${(cliRate / floorRate).toFixed(2)} (cores ${cores})\n`);
+      if (values['cpu-prof']) {
+        const profDir = resolve(values['cpu-prof']);
+        await runCli(args, outFile, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${mix.name}.cpuprofile`]);
+        process.stdout.write(`bench:run ${mix.name}: CPU profile in ${join(profDir, `${mix.name}.cpuprofile`)}\n`);
+      }
+    }
+  } finally {
+    if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      process.stderr.write(`bench:run: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
