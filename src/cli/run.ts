@@ -1,7 +1,7 @@
 /** `kestrel run`: evaluate events from a file or stdin and print alerts. */
 import { hostname } from 'node:os';
 import { DocumentSplitter, DEFAULT_SPLITTER_OPTIONS } from '../decode/documents';
-import { decodeDocument } from '../decode/events';
+import { decodeSplitDocument } from '../decode/events';
 import { alertJson, alertText, type Alert } from '../engine/alert';
 import { loadRuleset } from '../engine/load';
 import type { RuleMatching } from '../engine/ruleset';
@@ -34,7 +34,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   if (!ruleset) return 1;
 
   const summary: RunSummary = { documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map() };
-  const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes });
+  const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes, parse: true });
   const host = hostname();
   const label = opts.input && opts.input !== '-' ? opts.input : 'stdin';
   let pendingOut = '';
@@ -42,7 +42,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const handle = (docs: ReturnType<DocumentSplitter['push']>) => {
     for (const doc of docs) {
       summary.documents++;
-      const decoded = doc.ok ? decodeDocument(doc.text, opts.source, host) : doc;
+      const decoded = doc.ok ? decodeSplitDocument(doc, opts.source, host) : doc;
       if (!decoded.ok) {
         summary.rejected++;
         err.write(`kestrel: ${label}:${doc.line}: rejected: ${decoded.reason}\n`);
