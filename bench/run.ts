@@ -69,30 +69,50 @@ function floor(file: string): number {
 
 interface CliRun {
   seconds: number;
+  /** User + system CPU seconds of the child, when /usr/bin/time is there to tell. */
+  cpu?: number;
   stderr: string;
   code: number | null;
 }
 
-/** Run the CLI as users do, stdout to `outFile`; timed from spawn to exit. */
+const TIME = '/usr/bin/time';
+
+/**
+ * Run the CLI as users do, stdout to `outFile`; timed from spawn to exit.
+ * On a shared machine wall time depends on the neighbours: the child's CPU
+ * time (through /usr/bin/time when present) is reported beside it.
+ */
 function runCli(args: string[], outFile: string, nodeArgs: string[] = []): Promise<CliRun> {
   const fd = openSync(outFile, 'w');
+  const cpuFile = `${outFile}.cpu`;
+  const command = [process.execPath, ...nodeArgs, CLI, ...args];
+  const timed = existsSync(TIME) ? [TIME, '-f', '%U %S', '-o', cpuFile, ...command] : command;
   const t0 = process.hrtime.bigint();
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', fd, 'pipe'] });
+    const child = spawn(timed[0], timed.slice(1), { stdio: ['ignore', fd, 'pipe'] });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', rej);
     child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       closeSync(fd);
-      res({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, stderr, code });
+      let cpu: number | undefined;
+      if (timed !== command) {
+        const [user, sys] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+        if (Number.isFinite(user + sys)) cpu = user + sys;
+      }
+      res({ seconds, stderr, code, cpu });
     });
   });
 }
 
-function time(fn: () => void): number {
+/** Wall and CPU seconds of `fn` in this process. */
+function time(fn: () => void): { seconds: number; cpu: number } {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6 };
 }
 
 async function main(): Promise<number> {
@@ -126,8 +146,13 @@ async function main(): Promise<number> {
     writeFileSync(empty, '');
     const ruleArgs = rules.flatMap((r) => ['-r', r]);
     let startup = Infinity;
-    for (let r = 0; r < rounds; r++) startup = Math.min(startup, (await runCli(['run', '-i', empty, '--json', ...ruleArgs], join(dir, 'empty.out'))).seconds);
-    process.stdout.write(`bench:run startup (empty input, rules loaded): ${(startup * 1000).toFixed(0)} ms\n`);
+    let startupCpu = Infinity;
+    for (let r = 0; r < rounds; r++) {
+      const run = await runCli(['run', '-i', empty, '--json', ...ruleArgs], join(dir, 'empty.out'));
+      startup = Math.min(startup, run.seconds);
+      startupCpu = Math.min(startupCpu, run.cpu ?? NaN);
+    }
+    process.stdout.write(`bench:run startup (empty input, rules loaded): ${(startup * 1000).toFixed(0)} ms, CPU ${(startupCpu * 1000).toFixed(0)} ms\n`);
 
     for (const mix of mixes) {
       const file = join(dir, `${mix.name}.jsonl`);
@@ -137,13 +162,17 @@ async function main(): Promise<number> {
       const args = ['run', '-i', file, '--json', ...ruleArgs];
       let bestFloor = Infinity;
       let bestCli = Infinity;
-      let last: CliRun | undefined;
+      let floorCpu = Infinity;
+      let cliCpu = Infinity;
       floor(file); // warm the JIT and the page cache
       for (let r = 0; r < rounds; r++) {
-        bestFloor = Math.min(bestFloor, time(() => floor(file)));
-        last = await runCli(args, outFile);
-        if (last.code !== 0) throw new Error(`kestrel run exited ${last.code}: ${last.stderr}`);
-        bestCli = Math.min(bestCli, last.seconds);
+        const f = time(() => floor(file));
+        bestFloor = Math.min(bestFloor, f.seconds);
+        floorCpu = Math.min(floorCpu, f.cpu);
+        const run = await runCli(args, outFile);
+        if (run.code !== 0) throw new Error(`kestrel run exited ${run.code}: ${run.stderr}`);
+        bestCli = Math.min(bestCli, run.seconds);
+        cliCpu = Math.min(cliCpu, run.cpu ?? NaN);
       }
       const out = readFileSync(outFile);
       const alerts = out.length === 0 ? 0 : out.toString('utf8').split('\n').length - 1;
@@ -153,7 +182,8 @@ async function main(): Promise<number> {
       const steady = count / Math.max(bestCli - startup, 1e-9);
       process.stdout.write(
         `bench:run ${mix.name}: ${(text.length / count / 1024).toFixed(1)} KiB/event, ${fmt(alerts)} alerts (${((100 * alerts) / count).toFixed(1)} %), output sha256 ${sha}; ` +
-          `without startup kestrel ${fmt(steady)} ev/s (ratio ${(steady / floorRate).toFixed(2)})\n`,
+          `without startup kestrel ${fmt(steady)} ev/s (ratio ${(steady / floorRate).toFixed(2)}); ` +
+          `CPU floor ${floorCpu.toFixed(2)} s, kestrel ${cliCpu.toFixed(2)} s (ratio ${(floorCpu / cliCpu).toFixed(2)})\n`,
       );
       process.stdout.write(`bench:run ${mix.name}: floor ${fmt(floorRate)} ev/s, kestrel run ${fmt(cliRate)} ev/s, ratio ${(cliRate / floorRate).toFixed(2)} (cores ${cores})\n`);
       if (values['cpu-prof']) {

@@ -1,10 +1,11 @@
 /** `kestrel run`: evaluate events from a file or stdin and print alerts. */
 import { hostname } from 'node:os';
-import { DocumentSplitter, DEFAULT_SPLITTER_OPTIONS } from '../decode/documents';
+import { DocumentSplitter, DEFAULT_SPLITTER_OPTIONS, type RawDocument } from '../decode/documents';
 import { decodeSplitDocument } from '../decode/events';
 import { alertJson, alertText, type Alert } from '../engine/alert';
 import { loadRuleset } from '../engine/load';
 import type { RuleMatching } from '../engine/ruleset';
+import type { EventView } from '../fields/types';
 import { PRIORITIES, type Priority } from '../language/priority';
 import { openInput } from '../sources/file';
 import { printDiagnostics, writeWithBackpressure } from './common';
@@ -39,29 +40,29 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const label = opts.input && opts.input !== '-' ? opts.input : 'stdin';
   let pendingOut = '';
 
-  const handle = (docs: ReturnType<DocumentSplitter['push']>) => {
-    for (const doc of docs) {
-      summary.documents++;
-      const decoded = doc.ok ? decodeSplitDocument(doc, opts.source, host) : doc;
-      if (!decoded.ok) {
-        summary.rejected++;
-        err.write(`kestrel: ${label}:${doc.line}: rejected: ${decoded.reason}\n`);
-        continue;
-      }
-      for (const ev of decoded.events) {
-        summary.events++;
-        for (const alert of ruleset.evaluate({ ...ev, num: summary.events })) {
-          count(summary, alert);
-          pendingOut += (opts.json ? alertJson(alert) : alertText(alert)) + '\n';
-        }
+  const handleDoc = (doc: RawDocument) => {
+    summary.documents++;
+    const decoded = doc.ok ? decodeSplitDocument(doc, opts.source, host) : doc;
+    if (!decoded.ok) {
+      summary.rejected++;
+      err.write(`kestrel: ${label}:${doc.line}: rejected: ${decoded.reason}\n`);
+      return;
+    }
+    for (const ev of decoded.events) {
+      summary.events++;
+      for (const alert of ruleset.evaluate(numbered(ev, summary.events))) {
+        count(summary, alert);
+        pendingOut += (opts.json ? alertJson(alert) : alertText(alert)) + '\n';
       }
     }
   };
+  // Each document is decoded and evaluated as soon as it is split: fewer live objects per GC.
+  const sink = { push: handleDoc };
 
   const input = openInput(opts.input);
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
-      handle(splitter.push(chunk));
+      splitter.pushTo(chunk, sink);
       if (pendingOut) {
         const wait = writeWithBackpressure(out, pendingOut);
         pendingOut = '';
@@ -72,10 +73,15 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
     err.write(`kestrel: cannot read ${label}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return 1;
   }
-  handle(splitter.end());
+  for (const doc of splitter.end()) handleDoc(doc);
   if (pendingOut) await (writeWithBackpressure(out, pendingOut) ?? Promise.resolve());
   err.write(formatSummary(summary));
   return 0;
+}
+
+/** The event with its sequence number (a literal of one shape: cheaper than a spread). */
+function numbered(ev: EventView, num: number): EventView {
+  return { obj: ev.obj, source: ev.source, raw: ev.raw, hostname: ev.hostname, tsNs: ev.tsNs, num };
 }
 
 function count(s: RunSummary, a: Alert): void {

@@ -18,6 +18,11 @@ export type RawDocument =
   | { ok: true; text: string; line: number; value?: unknown }
   | { ok: false; line: number; reason: string };
 
+/** Where split documents go: an array, or anything with a push(). */
+export interface DocumentSink {
+  push(doc: RawDocument): unknown;
+}
+
 export interface SplitterOptions {
   /** Largest document accepted, in bytes. */
   maxBytes: number;
@@ -41,6 +46,15 @@ export class DocumentSplitter {
   /** Feed a chunk; returns the documents completed by it. */
   push(chunk: Buffer): RawDocument[] {
     const out: RawDocument[] = [];
+    this.pushTo(chunk, out);
+    return out;
+  }
+
+  /**
+   * Feed a chunk; hands each document it completes to `out` as soon as it is
+   * split (so a caller can be done with one before the next is parsed).
+   */
+  pushTo(chunk: Buffer, out: DocumentSink): void {
     let start = 0;
     const first = chunk.indexOf(10);
     if (first >= 0 && this.pending.length > 0) {
@@ -58,22 +72,42 @@ export class DocumentSplitter {
       if (this.pendingBytes <= this.options.maxBytes) this.pending.push(chunk.subarray(start));
       this.pendingBytes += chunk.length - start;
     }
-    return out;
   }
 
-  /** The whole lines chunk[start, end) (end is the offset of the last newline): one UTF-8 check for all. */
-  private takeLines(chunk: Buffer, start: number, end: number, out: RawDocument[]): void {
-    const allValid = isUtf8(chunk.subarray(start, end));
+  /**
+   * The whole lines chunk[start, end) (end is the offset of the last newline).
+   * Valid UTF-8 (the usual case, checked once) is decoded in one piece and
+   * each line is a slice of it: no copy per line.
+   */
+  private takeLines(chunk: Buffer, start: number, end: number, out: DocumentSink): void {
     const max = this.options.maxBytes;
-    while (start <= end) {
-      let nl = chunk.indexOf(10, start);
-      if (nl < 0 || nl > end) nl = end;
-      const bytes = nl - start;
+    if (!isUtf8(chunk.subarray(start, end))) {
+      // Line by line, to tell which lines are bad.
+      while (start <= end) {
+        const nl = chunk.indexOf(10, start);
+        const bytes = nl - start;
+        this.lineNo++;
+        if (bytes > max) this.rejectLine(out, `document larger than the ${max}-byte limit (${bytes} bytes on this line)`);
+        else if (!isUtf8(chunk.subarray(start, nl))) this.rejectLine(out, 'invalid UTF-8');
+        else this.takeText(chunk.toString('utf8', start, nl), bytes, out);
+        start = nl + 1;
+      }
+      return;
+    }
+    const text = chunk.toString('utf8', start, end + 1);
+    // With non-ASCII text, byte lengths come from the bytes' own newlines.
+    const ascii = text.length === end + 1 - start;
+    let from = 0;
+    let byteFrom = start;
+    while (from < text.length) {
+      const nl = text.indexOf('\n', from);
+      const byteNl = ascii ? byteFrom + (nl - from) : chunk.indexOf(10, byteFrom);
+      const bytes = byteNl - byteFrom;
       this.lineNo++;
       if (bytes > max) this.rejectLine(out, `document larger than the ${max}-byte limit (${bytes} bytes on this line)`);
-      else if (!allValid && !isUtf8(chunk.subarray(start, nl))) this.rejectLine(out, 'invalid UTF-8');
-      else this.takeText(chunk.toString('utf8', start, nl), bytes, out);
-      start = nl + 1;
+      else this.takeText(text.slice(from, nl), bytes, out);
+      from = nl + 1;
+      byteFrom = byteNl + 1;
     }
   }
 
@@ -89,7 +123,7 @@ export class DocumentSplitter {
   }
 
   /** The pending parts form one line. */
-  private takeLine(out: RawDocument[]): void {
+  private takeLine(out: DocumentSink): void {
     this.lineNo++;
     const bytes = this.pendingBytes;
     const buf = bytes > this.options.maxBytes ? undefined : this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
@@ -101,13 +135,13 @@ export class DocumentSplitter {
   }
 
   /** The current line cannot be read: it ends any open document too. */
-  private rejectLine(out: RawDocument[], reason: string): void {
+  private rejectLine(out: DocumentSink, reason: string): void {
     this.failDoc(out);
     out.push({ ok: false, line: this.lineNo, reason });
   }
 
   /** One line of valid UTF-8 text (`bytes` long, line terminator excluded). */
-  private takeText(text: string, bytes: number, out: RawDocument[]): void {
+  private takeText(text: string, bytes: number, out: DocumentSink): void {
     if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
     if (this.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
@@ -188,7 +222,7 @@ export class DocumentSplitter {
     }
   }
 
-  private finishDoc(out: RawDocument[]): void {
+  private finishDoc(out: DocumentSink): void {
     const d = this.doc!;
     this.doc = undefined;
     if (d.tooBig) out.push({ ok: false, line: d.startLine, reason: `document larger than the ${this.options.maxBytes}-byte limit` });
@@ -197,7 +231,7 @@ export class DocumentSplitter {
     else out.push({ ok: true, text: d.parts.join('\n'), line: d.startLine });
   }
 
-  private failDoc(out: RawDocument[]): void {
+  private failDoc(out: DocumentSink): void {
     if (!this.doc) return;
     out.push({ ok: false, line: this.doc.startLine, reason: 'truncated JSON document: a new document started before it was closed' });
     this.doc = undefined;

@@ -172,3 +172,17 @@ describe('DocumentSplitter JSON Lines fast path (parse: true)', () => {
     expect(out.map((d) => [d.line, d.ok && d.value !== undefined])).toEqual([[1, true], [2, true], [3, true]]);
   });
 });
+
+test('pushTo hands over the same documents as push, one at a time', () => {
+  const input = Buffer.from('{"a":1}\n{"b":\n2}\nnope\n{"c":"€"}\n{"d":4}');
+  const viaPush = new DocumentSplitter({ maxBytes: 1000, maxDepth: 8, parse: true });
+  const expected = [...viaPush.push(input.subarray(0, 20)), ...viaPush.push(input.subarray(20)), ...viaPush.end()];
+  const s = new DocumentSplitter({ maxBytes: 1000, maxDepth: 8, parse: true });
+  const got: unknown[] = [];
+  const sink = { push: (d: unknown) => got.push(d) };
+  s.pushTo(input.subarray(0, 20), sink);
+  expect(got).toHaveLength(2);
+  s.pushTo(input.subarray(20), sink);
+  expect([...got, ...s.end()]).toEqual(expected);
+  expect(expected.map((d) => d.line)).toEqual([1, 2, 4, 5, 6]);
+});
