@@ -1,10 +1,15 @@
 /**
  * Per-stage table of a `node --cpu-prof` profile of `kestrel run` (made by
  * `npm run bench:run -- --cpu-prof DIR`). Every sample is charged to the
- * innermost frame on its stack that belongs to a stage (so JSON.parse called
- * by decodeDocument counts as decode), and GC to GC.
+ * innermost frame on its stack that belongs to a stage, and GC to GC.
+ * JSON.parse does not show as a frame of its own: it is the self time of the
+ * function calling it (decodeDocument before the JSON Lines fast path,
+ * parseWholeLine after), counted as `JSON.parse`.
  *
- *   node dist/bench/profile-stages.js FILE.cpuprofile...
+ *   node dist/bench/profile-stages.js FILE.cpuprofile... | LABEL=FILE,FILE,...
+ *
+ * LABEL=FILE,FILE averages several profiles of the same run into one column
+ * (profiles taken on a busy machine vary from run to run).
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -20,7 +25,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-export const STAGES = ['startup', 'read', 'splitter', 'decode', 'evaluate', 'alertJson', 'write', 'GC', 'other'] as const;
+export const STAGES = ['startup', 'read', 'splitter', 'JSON.parse', 'decode', 'evaluate', 'alertJson', 'write', 'GC', 'other'] as const;
 type Stage = (typeof STAGES)[number];
 
 /** The stage a frame belongs to, or undefined when it only inherits its caller's. */
@@ -61,17 +66,27 @@ export function stageTable(file: string): Map<Stage, number> {
     const n = byId.get(p.samples[i])!;
     const fn = n.callFrame.functionName;
     if (fn === '(idle)' || fn === '(program)') continue;
-    const s = stageFor(n.id);
+    const s = fn === 'parseWholeLine' || fn === 'decodeDocument' ? 'JSON.parse' : stageFor(n.id);
     ms.set(s, ms.get(s)! + (p.timeDeltas[i] ?? 0) / 1000);
   }
   return ms;
 }
 
+/** Average stage times of several profiles. */
+function averaged(files: string[]): Map<Stage, number> {
+  const sum = new Map<Stage, number>(STAGES.map((s) => [s, 0]));
+  for (const f of files) for (const [s, ms] of stageTable(f)) sum.set(s, sum.get(s)! + ms / files.length);
+  return sum;
+}
+
 if (require.main === module) {
-  const files = process.argv.slice(2);
-  const tables = files.map(stageTable);
+  const columns = process.argv.slice(2).map((arg) => {
+    const eq = arg.indexOf('=');
+    return eq > 0 ? { label: arg.slice(0, eq), files: arg.slice(eq + 1).split(',') } : { label: basename(arg, '.cpuprofile'), files: [arg] };
+  });
+  const tables = columns.map((c) => averaged(c.files));
   const total = tables.map((t) => [...t.values()].reduce((a, b) => a + b, 0));
-  process.stdout.write(`| stage | ${files.map((f) => basename(f, '.cpuprofile')).join(' | ')} |\n|---|${files.map(() => '---:').join('|')}|\n`);
+  process.stdout.write(`| stage | ${columns.map((c) => c.label).join(' | ')} |\n|---|${columns.map(() => '---:').join('|')}|\n`);
   for (const s of STAGES) {
     process.stdout.write(`| ${s} | ${tables.map((t, i) => `${Math.round(t.get(s)!)} ms (${((100 * t.get(s)!) / total[i]).toFixed(0)} %)`).join(' | ')} |\n`);
   }

@@ -13,7 +13,7 @@ import { atLeast, type Priority } from '../language/priority';
 import { readRulesFile } from '../language/reader';
 import { toText } from '../language/values';
 import type { Alert } from './alert';
-import { buildRuleIndex, type RuleIndex } from './rule-index';
+import { assignIndexSlots, buildRuleIndex, type RuleIndex } from './rule-index';
 
 export type RuleMatching = 'first' | 'all';
 
@@ -87,6 +87,7 @@ export class Ruleset {
       };
       const index = buildRuleIndex(active, (n) => compiled.listItems(n), indexable);
       const indexSlots = new Map(compiled.slots.info.map((s, i) => [s.key, i]));
+      assignIndexSlots(index, (key) => indexSlots.get(key));
       runtimes.set(rule.source, { compiled, active, index, indexSlots });
     }
     for (const [source, s] of skipped) {
@@ -122,7 +123,7 @@ export class Ruleset {
     const ctx = new EvalContext(view, rt.compiled.slots);
     let node = rt.index;
     while (node.key !== undefined) {
-      const v = ctx.get(rt.indexSlots.get(node.key)!);
+      const v = ctx.get(node.slot!);
       node = (v.length > 0 ? node.byValue.get(toText(v[0])) : undefined) ?? node.fallback!;
     }
     const candidates = node.rules;

@@ -56,6 +56,7 @@ function civilFromDays(z: number): [number, number, number] {
 export function parseRfc3339Ns(text: string): bigint | undefined {
   // One event's timestamp is read several times in a row (jevt.rawtime, evt.time, the alert time).
   if (text === lastText) return lastNs;
+  lastDecimal = undefined;
   const ns = parseUtcFast(text) ?? parseRfc3339Regex(text);
   lastText = text;
   lastNs = ns;
@@ -64,6 +65,13 @@ export function parseRfc3339Ns(text: string): bigint | undefined {
 
 let lastText: string | undefined;
 let lastNs: bigint | undefined;
+/** Decimal text of lastNs when the fast path could write it without a bigint conversion. */
+let lastDecimal: string | undefined;
+
+/** `ns` in decimal, as ns.toString(); free for the timestamp just parsed. */
+export function nsDecimal(ns: bigint): string {
+  return ns === lastNs && lastDecimal !== undefined ? lastDecimal : ns.toString();
+}
 
 /** Two ASCII digits at i as a number, or -1. */
 function d2(t: string, i: number): number {
@@ -101,6 +109,8 @@ function parseUtcFast(t: string): bigint | undefined {
   // Out-of-range parts: the regex path gives the same answer (undefined).
   if (d > dim || h > 23 || mi > 59 || s > 59) return undefined;
   const secs = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+  // Seconds since 1970 then nine digits of fraction: the decimal of secs * 1e9 + frac.
+  if (secs > 0) lastDecimal = String(secs) + String(frac).padStart(9, '0');
   return BigInt(secs) * NS_PER_S + BigInt(frac);
 }
 

@@ -1,4 +1,4 @@
-import { parseRfc3339Ns, parseRfc3339Regex } from '../../src/fields/time';
+import { nsDecimal, parseRfc3339Ns, parseRfc3339Regex } from '../../src/fields/time';
 
 describe('parseRfc3339Ns fast path', () => {
   const samples = [
@@ -14,7 +14,18 @@ describe('parseRfc3339Ns fast path', () => {
   test.each(samples)('%s as the regex parser', (text) => {
     expect(parseRfc3339Ns(text)).toBe(parseRfc3339Regex(text));
     // Again: the one-entry memo answers.
-    expect(parseRfc3339Ns(text)).toBe(parseRfc3339Regex(text));
+    const ns = parseRfc3339Ns(text);
+    expect(ns).toBe(parseRfc3339Regex(text));
+    if (ns !== undefined) expect(nsDecimal(ns)).toBe(ns.toString());
+  });
+
+  test('nsDecimal of other values than the last parsed one', () => {
+    parseRfc3339Ns('2026-01-01T00:00:00.5Z');
+    expect(nsDecimal(1767225600500000000n)).toBe('1767225600500000000');
+    expect(nsDecimal(42n)).toBe('42');
+    expect(nsDecimal(-1000000001n)).toBe('-1000000001');
+    parseRfc3339Ns('1970-01-01T00:00:00.000000042Z');
+    expect(nsDecimal(42n)).toBe('42');
   });
 
   test('exact values', () => {
@@ -35,7 +46,9 @@ describe('parseRfc3339Ns fast path', () => {
       if (rnd(2)) t += `.${'0123456789'.slice(0, 1 + rnd(9))}${rnd(3) ? '' : '7531'}`;
       t += rnd(5) ? 'Z' : '+01:00';
       if (!rnd(20)) t = t.slice(0, rnd(t.length)) + 'x' + t.slice(rnd(t.length));
-      expect(parseRfc3339Ns(t)).toBe(parseRfc3339Regex(t));
+      const ns = parseRfc3339Ns(t);
+      expect(ns).toBe(parseRfc3339Regex(t));
+      if (ns !== undefined) expect(nsDecimal(ns)).toBe(ns.toString());
     }
   });
 });
