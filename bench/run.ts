@@ -6,7 +6,7 @@
  * process: read it whole, split it on newlines, JSON.parse every line.
  *
  *   npm run bench:run -- [--events N] [--rounds R] [--seed S] [--rules FILE]...
- *                        [--mix quiet|heavy]... [--cpu-prof DIR] [--keep DIR]
+ *                        [--mix quiet|heavy]... [--cpu-prof DIR] [--keep DIR] [--cli FILE]
  *
  * Two seeded mixes from bench/generator.ts: `quiet` (mostly routine reads and
  * controller writes, ~4 % of events alert) and `heavy` (attack-heavy, ~25 %
@@ -14,7 +14,8 @@
  * of R rounds is kept for both. Process startup (node + rule loading on an
  * empty input) is measured separately and reported; it is part of the CLI
  * figure, as users pay it. The sha256 of the alert output is printed so that
- * two builds can be compared byte for byte.
+ * two builds can be compared byte for byte (--cli runs another build's
+ * bin/kestrel.js, e.g. one of main, on the same files).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { AuditEventGenerator, Prng, type GeneratedEvent } from './generator';
 
 const ROOT = resolve(__dirname, '../..');
-const CLI = join(ROOT, 'bin/kestrel.js');
+let CLI = join(ROOT, 'bin/kestrel.js');
 const UPSTREAM_RULES = resolve(ROOT, '../shared/conformance/upstream-latest/k8s_audit_rules.yaml');
 
 /** How likely a generated event is to be kept in a mix (the rest are dropped). */
@@ -125,8 +126,10 @@ async function main(): Promise<number> {
       mix: { type: 'string', multiple: true },
       'cpu-prof': { type: 'string' },
       keep: { type: 'string' },
+      cli: { type: 'string' },
     },
   });
+  if (values.cli) CLI = resolve(values.cli);
   const count = Number(values.events);
   const rounds = Number(values.rounds);
   const seed = Number(values.seed);
@@ -138,7 +141,7 @@ async function main(): Promise<number> {
   const dir = values.keep ? resolve(values.keep) : mkdtempSync(join(tmpdir(), 'kestrel-bench-run-'));
   const mixes = MIXES.filter((m) => !values.mix?.length || values.mix.includes(m.name));
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  process.stdout.write(`bench:run: ${fmt(count)} events per mix, best of ${rounds}, seed ${seed}, rules ${rules.join(' ')}; alerts written to a file in ${dir}\n`);
+  process.stdout.write(`bench:run: ${fmt(count)} events per mix, best of ${rounds}, seed ${seed}, rules ${rules.join(' ')}; ${CLI}; alerts written to a file in ${dir}\n`);
 
   try {
     // Startup: node, module loading and rule compilation, on an empty input.
