@@ -134,14 +134,17 @@ async function main(): Promise<number> {
   const rounds = Number(values.rounds);
   const seed = Number(values.seed);
   let rules = values.rules;
+  let rulesNote = '(given)';
   if (!rules?.length) {
-    rules = existsSync(UPSTREAM_RULES) ? [UPSTREAM_RULES] : [join(ROOT, 'rules')];
+    const upstream = existsSync(UPSTREAM_RULES);
+    rules = upstream ? [UPSTREAM_RULES] : [join(ROOT, 'rules')];
+    rulesNote = upstream ? '(upstream k8s_audit rules from ../shared)' : "(Kestrel's rules/: ../shared/conformance is absent)";
   }
   const cores = availableParallelism();
   const dir = values.keep ? resolve(values.keep) : mkdtempSync(join(tmpdir(), 'kestrel-bench-run-'));
   const mixes = MIXES.filter((m) => !values.mix?.length || values.mix.includes(m.name));
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  process.stdout.write(`bench:run: ${fmt(count)} events per mix, best of ${rounds}, seed ${seed}, rules ${rules.join(' ')}; ${CLI}; alerts written to a file in ${dir}\n`);
+  process.stdout.write(`bench:run: ${fmt(count)} events per mix, best of ${rounds}, seed ${seed}, rules ${rules.join(' ')} ${rulesNote}; ${CLI}; alerts written to a file in ${dir}\n`);
 
   try {
     // Startup: node, module loading and rule compilation, on an empty input.
