@@ -882,8 +882,7 @@ async function main(argv) {
     else if (cmd === 'resolve') ensureLib();
     else if (cmd === 'topics') await cliTopics(argv.slice(1));
     else {
-      process.stderr.write('usage: node scripts/kafka-local.js start [--security]|stop|status|resolve|topics
-');
+      process.stderr.write('usage: node scripts/kafka-local.js start [--security]|stop|status|resolve|topics\n');
       process.exitCode = 2;
     }
   } catch (err) {

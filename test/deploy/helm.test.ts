@@ -11,9 +11,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { parseConfig } from '../../src/config/load';
+import { parseServiceConfig } from '../../src/config/load';
 import { loadRuleset } from '../../src/engine/load';
-import { parseServeConfig } from '../../src/cli/serve';
 import { findHelm, HELM_VAR } from '../support/helm';
 
 type Obj = Record<string, any>;
@@ -119,7 +118,13 @@ describeWithHelm('helm chart deploy/helm/kestrel', () => {
 
     test('kestrel.yaml loads into the same configuration; the same local rules', () => {
       const text = (objs: Obj[]) => find(objs, 'ConfigMap', 'kestrel-config').data['kestrel.yaml'];
-      expect(parseConfig(text(chart), '/etc/kestrel', SASL_ENV)).toEqual(parseConfig(text(k8s), '/etc/kestrel', SASL_ENV));
+      // The same keys and values, but for SASL: kustomize turns it on when its optional
+      // Secret exists (the environment variables), the chart says it (kafka.sasl.enabled).
+      const doc = parseYaml(text(chart));
+      expect(doc.kafka.sasl).toEqual({ mechanism: 'plain' });
+      delete doc.kafka.sasl;
+      expect(doc).toEqual(parseYaml(text(k8s)));
+      expect(parseServiceConfig(text(chart), '/etc/kestrel', SASL_ENV)).toEqual(parseServiceConfig(text(k8s), '/etc/kestrel', SASL_ENV));
       expect(find(chart, 'ConfigMap', 'kestrel-rules').data).toEqual(find(k8s, 'ConfigMap', 'kestrel-rules').data);
     });
 
@@ -152,13 +157,14 @@ describeWithHelm('helm chart deploy/helm/kestrel', () => {
 
   test('ci/tls-sasl-values.yaml: TLS files and SCRAM credentials from Secrets, two topics, local rules only', () => {
     const chart = render(values('tls-sasl-values.yaml'));
-    const cfg = parseConfig(find(chart, 'ConfigMap', 'kestrel-config').data['kestrel.yaml'], '/etc/kestrel', SASL_ENV);
+    const cfg = parseServiceConfig(find(chart, 'ConfigMap', 'kestrel-config').data['kestrel.yaml'], '/etc/kestrel', SASL_ENV);
     expect(cfg.kafka).toMatchObject({
-      brokers: ['b-1.kafka.example.internal:9096', 'b-2.kafka.example.internal:9096'], groupId: 'kestrel-prod', inputTopics: ['k8s-audit-eu', 'k8s-audit-us'], fromBeginning: false,
+      brokers: ['b-1.kafka.example.internal:9096', 'b-2.kafka.example.internal:9096'],
       ssl: { caFile: '/etc/kestrel/kafka-tls/ca.crt', certFile: '/etc/kestrel/kafka-tls/tls.crt', keyFile: '/etc/kestrel/kafka-tls/tls.key', rejectUnauthorized: true },
       sasl: { mechanism: 'scram-sha-512', username: 'kestrel', password: 's3cret' },
     });
-    expect([cfg.rules.paths, cfg.dlq, cfg.sinks.kafka?.topic]).toEqual([['/etc/kestrel/rules'], undefined, 'security-alerts']);
+    expect(cfg.inputs).toMatchObject([{ type: 'kafka', topics: ['k8s-audit-eu', 'k8s-audit-us'], groupId: 'kestrel-prod', fromBeginning: false }]);
+    expect([cfg.rules.paths, cfg.deadLetters, cfg.outputs.map((o) => [o.type, o.type === 'kafka' ? o.topic : ''])]).toEqual([['/etc/kestrel/rules'], undefined, [['kafka', 'security-alerts']]]);
     const c = container(chart);
     expect(c.env.slice(0, 2)).toEqual([
       { name: 'KESTREL_KAFKA_SASL_USERNAME', valueFrom: { secretKeyRef: { name: 'kafka-scram', key: 'user' } } },
@@ -184,7 +190,7 @@ describeWithHelm('helm chart deploy/helm/kestrel', () => {
     expect(ruleset!.compiledRules().map((r) => r.name)).toEqual(['Secret read by a human']);
   });
 
-  test('ci/webhook-values.yaml: `kestrel serve` over TLS with a token, probes and metrics on the webhook port', () => {
+  test('ci/webhook-values.yaml: the audit webhook over TLS with a token, metrics and probes on their own port', () => {
     const chart = render(values('webhook-values.yaml'));
     expect(kindsAndNames(chart)).toEqual([
       'ConfigMap/kestrel-config', 'ConfigMap/kestrel-rules', 'Deployment/kestrel', 'HorizontalPodAutoscaler/kestrel', 'PodDisruptionBudget/kestrel',
@@ -192,26 +198,33 @@ describeWithHelm('helm chart deploy/helm/kestrel', () => {
     ]);
     const c = container(chart);
     expect([c.args, c.ports, c.env]).toEqual([
-      ['serve', '-c', '/etc/kestrel/kestrel.yaml'],
-      [{ name: 'webhook', containerPort: 9765, protocol: 'TCP' }],
+      ['start', '-c', '/etc/kestrel/kestrel.yaml'],
+      [{ name: 'webhook', containerPort: 9765, protocol: 'TCP' }, { name: 'metrics', containerPort: 9376, protocol: 'TCP' }],
       [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=512' }],
     ]);
     expect(Object.values(probes(c)).map((p: Obj) => p.httpGet)).toEqual([
-      { path: '/healthz', port: 'webhook', scheme: 'HTTPS' }, { path: '/healthz', port: 'webhook', scheme: 'HTTPS' }, { path: '/readyz', port: 'webhook', scheme: 'HTTPS' },
+      { path: '/healthz', port: 'metrics', scheme: 'HTTP' }, { path: '/healthz', port: 'metrics', scheme: 'HTTP' }, { path: '/readyz', port: 'metrics', scheme: 'HTTP' },
     ]);
-    expect(find(chart, 'Service').spec.ports).toEqual([{ name: 'webhook', port: 443, targetPort: 'webhook', protocol: 'TCP' }]);
-    expect(find(chart, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({ port: 'webhook', path: '/metrics', scheme: 'https' });
-    // The rendered kestrel.yaml through the real `serve` loader, with the mounted files laid out in a temporary /etc/kestrel.
+    expect(find(chart, 'Service').spec.ports).toEqual([
+      { name: 'webhook', port: 443, targetPort: 'webhook', protocol: 'TCP' }, { name: 'metrics', port: 9376, targetPort: 'metrics', protocol: 'TCP' },
+    ]);
+    expect(find(chart, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' });
+    // The rendered kestrel.yaml through the real config loader, with the mounted files laid out in a temporary /etc/kestrel.
     const etc = mkdtempSync(join(tmpdir(), 'kestrel-helm-etc-'));
     for (const d of ['tls', 'token', 'rules']) mkdirSync(join(etc, d));
     writeFileSync(join(etc, 'token/token'), 'webhook-token\n');
     const text = find(chart, 'ConfigMap', 'kestrel-config').data['kestrel.yaml'].replaceAll('/etc/kestrel', etc).replace('/app/rules', join(ROOT, 'rules'));
-    const cfg = parseServeConfig(text, etc);
-    expect(cfg.listen).toEqual({ host: '0.0.0.0', port: 9765 });
-    expect(cfg.tls).toMatchObject({ certFile: join(etc, 'tls/tls.crt'), keyFile: join(etc, 'tls/tls.key') });
-    expect(cfg.tokens).toEqual(['webhook-token']);
-    expect(cfg.routes.map((r) => [r.path, r.source])).toEqual([['/k8s-audit', 'k8s_audit'], ['/k8s-admission', 'k8s_admission']]);
-    expect(cfg.sinks.http?.url).toBe('http://falcosidekick.falco.svc:2801/');
+    const cfg = parseServiceConfig(text, etc, {});
+    const input = cfg.inputs[0];
+    if (input.type !== 'webhook') throw new Error(`expected a webhook input, got ${input.type}`);
+    expect([input.host, input.port, input.tokens, input.maxBodyBytes]).toEqual(['0.0.0.0', 9765, ['webhook-token'], 268435456]);
+    expect(input.tls).toMatchObject({ certFile: join(etc, 'tls/tls.crt'), keyFile: join(etc, 'tls/tls.key') });
+    expect(input.paths).toEqual([
+      { path: '/k8s-audit', source: 'k8s_audit', fields: { cluster: 'prod-eu-1' } },
+      { path: '/k8s-admission', source: 'k8s_admission', fields: { cluster: 'prod-eu-1', feed: 'kube-audit-rest' } },
+    ]);
+    expect(cfg.outputs.map((o) => [o.type, o.type === 'http' ? o.url : o.format])).toEqual([['stdout', 'json'], ['http', 'http://falcosidekick.falco.svc:2801/']]);
+    expect([cfg.shaping.fields, cfg.metrics?.port]).toEqual([{ environment: 'production' }, 9376]);
     const sources = find(chart, 'Deployment').spec.template.spec.volumes[0].projected.sources;
     expect(sources.slice(2)).toEqual([
       { secret: { name: 'kestrel-webhook-tls', items: [{ key: 'tls.crt', path: 'tls/tls.crt' }, { key: 'tls.key', path: 'tls/tls.key' }] } },

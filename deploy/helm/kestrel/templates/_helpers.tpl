@@ -47,15 +47,6 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
-{{/* Named port that serves /metrics, /healthz and /readyz. */}}
-{{- define "kestrel.probePort" -}}
-{{- if eq .Values.mode "webhook" -}}webhook{{- else -}}metrics{{- end -}}
-{{- end -}}
-
-{{- define "kestrel.probeScheme" -}}
-{{- if and (eq .Values.mode "webhook") .Values.webhook.tlsSecretName -}}HTTPS{{- else -}}HTTP{{- end -}}
-{{- end -}}
-
 {{- define "kestrel.ruleDirs" -}}
 {{- $dirs := list -}}
 {{- if .Values.rules.defaults -}}{{- $dirs = append $dirs "/app/rules" -}}{{- end -}}
@@ -64,9 +55,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- toJson $dirs -}}
 {{- end -}}
 
-{{/* kestrel.yaml for `kestrel consume` (keys: src/config/load.ts, docs/kafka.md). */}}
-{{- define "kestrel.consumeConfig" -}}
-{{- $k := dict "brokers" .Values.kafka.brokers "client_id" .Values.kafka.clientId "group_id" .Values.kafka.groupId "input_topics" .Values.topics.input "from_beginning" .Values.kafka.fromBeginning -}}
+{{/* The Kafka connection (kafka:) of consume mode; credentials come from the environment. */}}
+{{- define "kestrel.kafkaConnection" -}}
+{{- $k := dict "brokers" .Values.kafka.brokers "client_id" .Values.kafka.clientId -}}
 {{- if .Values.kafka.tls.enabled -}}
 {{- $ssl := dict "reject_unauthorized" .Values.kafka.tls.rejectUnauthorized -}}
 {{- if .Values.kafka.tls.caKey -}}{{- $_ := set $ssl "ca_file" (printf "/etc/kestrel/kafka-tls/%s" .Values.kafka.tls.caKey) -}}{{- end -}}
@@ -75,34 +66,40 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- $_ := set $k "ssl" $ssl -}}
 {{- end -}}
 {{- if .Values.kafka.sasl.enabled -}}
-{{- /* username and password come from the Secret through the environment */ -}}
 {{- $_ := set $k "sasl" (dict "mechanism" .Values.kafka.sasl.mechanism) -}}
 {{- end -}}
-{{- $cfg := dict "kafka" $k -}}
-{{- $_ := set $cfg "rules" (dict "paths" (include "kestrel.ruleDirs" . | fromJsonArray) "rule_matching" .Values.rules.ruleMatching) -}}
-{{- $_ := set $cfg "input" (dict "format" .Values.input.format) -}}
-{{- $_ := set $cfg "workers" (dict "count" .Values.workers.count) -}}
-{{- $_ := set $cfg "delivery" (dict "mode" .Values.delivery.mode) -}}
-{{- if .Values.topics.dlq -}}{{- $_ := set $cfg "dlq" (dict "topic" .Values.topics.dlq) -}}{{- end -}}
-{{- $_ := set $cfg "sinks" (dict "kafka" (dict "topic" .Values.topics.alerts "key" .Values.topics.alertKey)) -}}
-{{- $_ := set $cfg "metrics" (dict "port" (int .Values.metrics.port)) -}}
-{{- $_ := set $cfg "shutdown_timeout_ms" (int .Values.shutdownTimeoutMs) -}}
-{{- $_ := set $cfg "log_level" .Values.logLevel -}}
-{{- toYaml (mergeOverwrite $cfg (deepCopy .Values.extraConfig)) -}}
+{{- toJson $k -}}
 {{- end -}}
 
-{{/* kestrel.yaml for `kestrel serve` (keys: docs/webhook.md, deploy/webhook/kestrel-serve.yaml). */}}
-{{- define "kestrel.serveConfig" -}}
+{{/*
+kestrel.yaml in the service layout (every key: deploy/kestrel.reference.yaml).
+consume mode: a Kafka input, the alert topic as output, the dead-letter topic.
+webhook mode: a webhook input, stdout (and HTTP) outputs.
+*/}}
+{{- define "kestrel.config" -}}
+{{- $cfg := dict -}}
+{{- if eq .Values.mode "webhook" -}}
 {{- $w := .Values.webhook -}}
-{{- $cfg := dict "rules" (include "kestrel.ruleDirs" . | fromJsonArray) "rule_matching" .Values.rules.ruleMatching -}}
-{{- $_ := set $cfg "listen" (dict "host" "0.0.0.0" "port" (int $w.port)) -}}
-{{- if $w.tlsSecretName -}}{{- $_ := set $cfg "tls" (dict "cert_file" "/etc/kestrel/tls/tls.crt" "key_file" "/etc/kestrel/tls/tls.key") -}}{{- end -}}
-{{- if $w.tokenSecret.name -}}{{- $_ := set $cfg "auth" (dict "token_file" (printf "/etc/kestrel/token/%s" $w.tokenSecret.key)) -}}{{- end -}}
-{{- $_ := set $cfg "limits" (dict "max_body_bytes" (int $w.maxBodyBytes)) -}}
-{{- $_ := set $cfg "paths" $w.paths -}}
-{{- if $w.fields -}}{{- $_ := set $cfg "fields" $w.fields -}}{{- end -}}
-{{- $sinks := dict "stdout" (dict "format" $w.sinks.stdout.format "min_priority" $w.sinks.stdout.minPriority) -}}
-{{- if $w.sinks.httpUrl -}}{{- $_ := set $sinks "http" (dict "url" $w.sinks.httpUrl) -}}{{- end -}}
-{{- $_ := set $cfg "sinks" $sinks -}}
+{{- $in := dict "type" "webhook" "host" "0.0.0.0" "port" (int $w.port) "paths" $w.paths "limits" (dict "max_body_bytes" (int $w.maxBodyBytes)) -}}
+{{- if $w.tlsSecretName -}}{{- $_ := set $in "tls" (dict "cert_file" "/etc/kestrel/tls/tls.crt" "key_file" "/etc/kestrel/tls/tls.key") -}}{{- end -}}
+{{- if $w.tokenSecret.name -}}{{- $_ := set $in "token_file" (printf "/etc/kestrel/token/%s" $w.tokenSecret.key) -}}{{- end -}}
+{{- $_ := set $cfg "inputs" (list $in) -}}
+{{- $outputs := list (dict "type" "stdout" "format" $w.sinks.stdout.format "min_priority" $w.sinks.stdout.minPriority) -}}
+{{- if $w.sinks.httpUrl -}}{{- $outputs = append $outputs (dict "type" "http" "url" $w.sinks.httpUrl) -}}{{- end -}}
+{{- $_ := set $cfg "outputs" $outputs -}}
+{{- if $w.fields -}}{{- $_ := set $cfg "shaping" (dict "fields" $w.fields) -}}{{- end -}}
+{{- $_ := set $cfg "engine" (dict "rule_matching" .Values.rules.ruleMatching "workers" (int .Values.workers.count)) -}}
+{{- else -}}
+{{- $_ := set $cfg "inputs" (list (dict "type" "kafka" "topics" .Values.topics.input "group_id" .Values.kafka.groupId "from_beginning" .Values.kafka.fromBeginning "format" .Values.input.format)) -}}
+{{- $_ := set $cfg "kafka" (include "kestrel.kafkaConnection" . | fromJson) -}}
+{{- $_ := set $cfg "engine" (dict "rule_matching" .Values.rules.ruleMatching "workers" (int .Values.workers.count)) -}}
+{{- $_ := set $cfg "outputs" (list (dict "type" "kafka" "topic" .Values.topics.alerts "key" .Values.topics.alertKey)) -}}
+{{- if .Values.topics.dlq -}}{{- $_ := set $cfg "dead_letters" (dict "topic" .Values.topics.dlq) -}}{{- end -}}
+{{- $_ := set $cfg "delivery" (dict "guarantee" .Values.delivery.mode) -}}
+{{- end -}}
+{{- $_ := set $cfg "rules" (dict "paths" (include "kestrel.ruleDirs" . | fromJsonArray)) -}}
+{{- $_ := set $cfg "metrics" (dict "port" (int .Values.metrics.port)) -}}
+{{- $_ := set $cfg "shutdown_timeout_ms" (int .Values.shutdownTimeoutMs) -}}
+{{- $_ := set $cfg "log" (dict "level" .Values.logLevel) -}}
 {{- toYaml (mergeOverwrite $cfg (deepCopy .Values.extraConfig)) -}}
 {{- end -}}
