@@ -7,7 +7,7 @@
  * KESTREL_REQUIRE_CONFORMANCE=1 so a missing folder fails instead of skipping.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 export const CONFORMANCE_DIR_VAR = 'KESTREL_CONFORMANCE_DIR';
 export const REQUIRE_CONFORMANCE_VAR = 'KESTREL_REQUIRE_CONFORMANCE';
@@ -72,5 +72,5 @@ export function testWithConformance(name: string, fn: jest.ProvidesCallback, tim
  * runs when skipped, so it must read the data only inside tests and hooks.
  */
 export function describeIfConformance(folder: string): jest.Describe {
-  return conformancePresent(folder, folder) ? describe : describe.skip;
+  return conformancePresent(`the suites that read ${relative(conformanceDir(), folder) || '.'}`, folder) ? describe : describe.skip;
 }
