@@ -148,6 +148,9 @@ test('fencing is recognised through kafkajs wrappers', () => {
   expect(isFenced(new ProtocolError('PRODUCER_FENCED'))).toBe(true);
   expect(isFenced(Object.assign(new Error('retries exceeded'), { cause: new ProtocolError('INVALID_PRODUCER_EPOCH') }))).toBe(true);
   expect(isFenced(Object.assign(new Error('aggregate'), { errors: [new Error('x'), new ProtocolError('INVALID_PRODUCER_EPOCH')] }))).toBe(true);
+  const unknown = (code: number) => Object.assign(new ProtocolError('KAFKAJS_UNKNOWN_ERROR_CODE'), { message: `Unknown error code ${code}` });
+  expect(isFenced(unknown(90))).toBe(true);
+  expect(isFenced(unknown(900))).toBe(false);
   expect(isFenced(new ProtocolError('REQUEST_TIMED_OUT'))).toBe(false);
   expect(isFenced(undefined)).toBe(false);
   expect(new Fenced('in', 0, 'was fenced')).toBeInstanceOf(Aborted);
