@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { defaultTransactionalId } from '../config/sections';
 import type { InputConfig, ServiceConfig } from '../config/types';
 import { RulesetHolder } from '../engine/holder';
 import { AlertShaper } from '../engine/shaping';
@@ -275,7 +276,10 @@ export class Service {
       const groupId = (cfg.inputs[0] as Extract<InputConfig, { type: 'kafka' }>).groupId;
       // One transactional producer per input partition, made on first use (transactor.ts).
       this.txProducers = kafkaPartitionProducers(this.kafka!, groupId, { transactionTimeout: 60_000 });
-      this.transactor = new Transactor({ groupId, prefix: cfg.delivery.transactionalId, output: out, dlqTopic: cfg.deadLetters?.topic, outputs: this.outputs, metrics: this.metrics, breaker: out.breaker, producers: this.txProducers, logger: this.logger });
+      // The default id names the host (config/sections.ts), but a partition's next owner must use the same
+      // transactional id to fence the previous one: the default prefix is the group's, the same on every member.
+      const prefix = cfg.delivery.transactionalId === defaultTransactionalId(groupId) ? `kestrel-${groupId}` : cfg.delivery.transactionalId;
+      this.transactor = new Transactor({ groupId, prefix, output: out, dlqTopic: cfg.deadLetters?.topic, outputs: this.outputs, metrics: this.metrics, breaker: out.breaker, producers: this.txProducers, logger: this.logger });
       this.watch(out.name, this.transactor.breaker);
     }
   }
