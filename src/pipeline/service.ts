@@ -23,6 +23,7 @@ import { startHttpServer, type Health, type HttpServer, type Readiness } from '.
 import { Breaker, type BreakerState } from '../sinks/breaker';
 import { KafkaDeadLetters, type DeadLetter } from '../sinks/kafka';
 import { kafkaClient } from '../sources/kafka';
+import { describeKafkaError } from '../sources/kafka-errors';
 import { Evaluator } from './evaluate';
 import { FileInput } from './file-input';
 import { KafkaInput } from './kafka-input';
@@ -32,9 +33,9 @@ import { WorkerPool } from './pool';
 import { kafkaPartitionProducers, reportingAssignments, Transactor } from './transactor';
 import { WebhookInput } from './webhook-input';
 
-/** Why the service could not start: one line for the user and the exit code (1 rules, 2 configuration/environment). */
+/** Why the service did not start: one line for the user and the exit code (0 stopped by a signal, 1 rules, 2 configuration/environment). */
 export class StartupFailure extends Error {
-  constructor(message: string, readonly code: 1 | 2, readonly diagnostics: Diagnostic[] = []) {
+  constructor(message: string, readonly code: 0 | 1 | 2, readonly diagnostics: Diagnostic[] = []) {
     super(message);
   }
 }
@@ -212,7 +213,7 @@ export class Service {
     for (const input of this.inputs) await this.startInput(input);
 
     if (cfg.rules.watch) this.stopWatch = this.holder.watch(cfg.rules.watch.debounceMs);
-    if (!cfg.deadLetters) this.logger.warn('no dead_letters topic configured: undecodable input is only logged and counted');
+    if (!cfg.deadLetters && cfg.inputs.some((i) => i.type === 'kafka')) this.logger.warn('no dead_letters topic configured: undecodable messages are only logged and counted');
     this.started = true;
     this.logger.info({ inputs: this.inputs.map((i) => i.name), outputs: outputs.outputs.map((o) => o.name), workers: cfg.engine.workers, ruleset: this.holder.hash.slice(0, 12), guarantee: cfg.delivery.guarantee }, 'kestrel started');
   }
@@ -229,15 +230,16 @@ export class Service {
     if (cfg.deadLetters) needed.push(['dead_letters.topic', cfg.deadLetters.topic]);
     let existing: Set<string> | undefined;
     for (let attempt = 0; !existing; attempt++) {
-      const admin = this.kafka!.admin();
+      // One quick attempt per round: this loop retries (and says so at once), not kafkajs's long backoff.
+      const admin = this.kafka!.admin({ retry: { retries: 0 } });
       try {
         await admin.connect();
         existing = new Set(await admin.listTopics());
       } catch (e) {
         const wait = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
-        this.logger.warn({ brokers: cfg.kafka!.brokers, err: (e as Error).message, retry_in_ms: wait }, 'cannot reach the Kafka brokers; retrying');
+        this.logger.warn({ brokers: cfg.kafka!.brokers, err: describeKafkaError(e), retry_in_ms: wait }, 'cannot reach the Kafka brokers; retrying');
         const aborted = await Promise.race([sleep(wait).then(() => false), (this.opts.abortStart ?? new Promise(() => {})).then(() => true)]);
-        if (aborted) throw new StartupFailure('stopped while waiting for the Kafka brokers', 2);
+        if (aborted) throw new StartupFailure('stopped while waiting for the Kafka brokers', 0);
       } finally {
         await admin.disconnect().catch(() => {});
       }
@@ -247,7 +249,7 @@ export class Service {
   }
 
   private async producer(opts: Parameters<Kafka['producer']>[0]): Promise<Producer> {
-    const p = this.kafka!.producer({ allowAutoTopicCreation: false, ...opts });
+    const p = this.kafka!.producer({ allowAutoTopicCreation: false, metadataMaxAge: this.cfg.kafka?.metadataMaxAgeMs, ...opts });
     await p.connect();
     this.producers.push(p);
     return p;
@@ -307,7 +309,7 @@ export class Service {
     const base = { evaluator, outputs, logger: this.logger, metrics: this.metrics };
     switch (ic.type) {
       case 'kafka':
-        return new KafkaInput(ic, { ...base, kafka: this.transactorKafka(ic.topics), transactor: this.transactor, commitIntervalMs: this.cfg.delivery.commitIntervalMs });
+        return new KafkaInput(ic, { ...base, kafka: this.transactorKafka(ic.topics), transactor: this.transactor, commitIntervalMs: this.cfg.delivery.commitIntervalMs, metadataMaxAgeMs: this.cfg.kafka?.metadataMaxAgeMs });
       case 'webhook': {
         const key = `inputs.${ic.name}.tls`;
         const tls = ic.tls ? { cert: readPem(ic.tls.certFile, `${key}.cert_file`), key: readPem(ic.tls.keyFile, `${key}.key_file`), clientCa: ic.tls.clientCaFile ? readPem(ic.tls.clientCaFile, `${key}.client_ca_file`) : undefined } : undefined;
