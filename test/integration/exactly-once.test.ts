@@ -86,3 +86,47 @@ test('exactly_once: a second consumer joins mid-stream (rebalance); a read_commi
   const ends = await admin.fetchTopicOffsets(input);
   expect(committed.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual(ends.map((e) => [e.partition, e.high]).sort());
 }, T);
+
+test('exactly_once: a member joins, then is SIGKILLed mid-stream; its partitions come back and a read_committed reader sees every expected alert exactly once', async () => {
+  const id = randomUUID().slice(0, 8);
+  const input = `in-${id}`;
+  await createTopics(admin, { [input]: 4, [`out-${id}`]: 2, [`dlq-${id}`]: 1 });
+  const first = auditEvents(150); // 1050 events
+  const second = auditEvents(150, 150);
+  const expected = expectedAlerts([...first, ...second], dir);
+  await produce(input, first.map((value, i) => ({ key: `k${i}`, value })));
+  const cfg = baseConfig(id, { workers: { count: 1, max_in_flight_messages: 20 }, delivery: { mode: 'exactly_once', transactional_id: `tx-${id}` } });
+  const out = await reader(`out-${id}`, true);
+  try {
+    const a = start(cfg, `a-${id}.yaml`);
+    await waitFor('first committed alerts', () => out.records.length > 0);
+    const b = start(cfg, `b-${id}.yaml`);
+    await waitFor('both consumers assigned two partitions', () => [a, b].every((c) => (assignments(c).at(-1)?.[input] ?? []).length === 2), 60_000);
+    await produce(input, second.map((value, i) => ({ key: `k${i}`, value })));
+    // b dies while it works on its partitions: a takes them back, its new producers fence b's and abort b's open transaction.
+    await sleep(1_000);
+    b.proc.kill('SIGKILL');
+    await b.exited;
+    const atKill = out.records.length;
+    await waitFor('a assigned all four partitions again', () => (assignments(a).at(-1)?.[input] ?? []).length === 4, 60_000);
+    await waitFor(`${expected.length} alerts (have ${out.records.length})`, () => out.records.length >= expected.length, 150_000);
+    await sleep(3_000);
+    const got = out.records.map((r) => r.value!.toString());
+    const seen = new Map<string, number>();
+    for (const v of got) seen.set(v, (seen.get(v) ?? 0) + 1);
+    const want = new Set(expected);
+    const figures = {
+      expected: expected.length, committedAtKill: atKill, read: got.length,
+      missing: expected.filter((v) => !seen.has(v)).length, extra: got.filter((v) => !want.has(v)).length, duplicates: [...seen.values()].filter((n) => n > 1).length,
+    };
+    console.log(`exactly_once join + SIGKILL: ${JSON.stringify(figures)}`);
+    expect(atKill).toBeLessThan(expected.length);
+    expect([...got].sort()).toEqual([...expected].sort());
+    expect(await stopConsume(a)).toBe(0);
+  } finally {
+    await out.stop();
+  }
+  const [committed] = await admin.fetchOffsets({ groupId: `g-${id}`, topics: [input] });
+  const ends = await admin.fetchTopicOffsets(input);
+  expect(committed.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual(ends.map((e) => [e.partition, e.high]).sort());
+}, T);
