@@ -10,7 +10,9 @@ import { Metrics } from '../../src/observability/metrics';
 import { Fenced, isFenced } from '../../src/pipeline/fencing';
 import { Aborted, OutputSet, type JobOutput } from '../../src/pipeline/outputs';
 import type { PartitionProducers, Txn, TxnProducer } from '../../src/pipeline/partition-txn';
-import { Transactor, transactionalId } from '../../src/pipeline/transactor';
+import { reportingAssignments, Transactor, transactionalId } from '../../src/pipeline/transactor';
+import type { Kafka } from 'kafkajs';
+import { EventEmitter } from 'node:events';
 import type { KafkaOutputConfig } from '../../src/config/types';
 import { makeAlert } from '../sinks/helpers';
 
@@ -275,4 +277,17 @@ test('a job submitted as the previous one resolves is still flushed (no stall at
   await t.submit(job(0, 1, 1), 'in', 0, 2);
   expect(cluster.offsets.get('in/0')).toBe(2);
   await t.close();
+});
+
+test('the consumers of an exactly_once input report their assignments; the rest of the client is untouched', () => {
+  const consumer = Object.assign(new EventEmitter(), { events: { GROUP_JOIN: 'consumer.group_join' } });
+  const made: unknown[] = [];
+  const kafka = { consumer: (cfg: unknown) => (made.push(cfg), consumer), admin: () => 'admin' } as unknown as Kafka;
+  const seen: Record<string, number[]>[] = [];
+  const wrapped = reportingAssignments(kafka, (a) => seen.push(a));
+  expect(wrapped.consumer({ groupId: 'g' })).toBe(consumer);
+  expect(made).toEqual([{ groupId: 'g' }]);
+  consumer.emit('consumer.group_join', { payload: { memberAssignment: { in: [0, 2] } } });
+  expect(seen).toEqual([{ in: [0, 2] }]);
+  expect((wrapped.admin as unknown as () => string)()).toBe('admin');
 });
