@@ -1,0 +1,97 @@
+/**
+ * Finds the shell examples of a markdown document (the conventions are in
+ * docs.test.ts): fenced blocks tagged sh/bash/shell/console, and untagged
+ * blocks whose first line starts with `$ `.
+ */
+
+export type BlockKind = 'script' | 'console';
+
+/** One command of a console block and the output the doc shows for it. */
+export interface ConsoleStep {
+  command: string;
+  expected: string;
+}
+
+export interface ShellBlock {
+  file: string;
+  /** 1-based line of the opening fence. */
+  line: number;
+  kind: BlockKind;
+  body: string;
+  /** script blocks: the output block right after it, if any. */
+  expected?: string;
+  /** console blocks: each `$ ` command with its output. */
+  steps?: ConsoleStep[];
+  /** From a visible "Not run by the docs test: REASON." line right before the block. */
+  skipReason?: string;
+}
+
+interface Fence {
+  lang: string;
+  body: string;
+  /** 0-based line index of the opening and closing fence. */
+  open: number;
+  close: number;
+}
+
+const SHELL_LANGS = new Set(['sh', 'bash', 'shell']);
+/** The visible marker, alone on its line, optionally in *…* or _…_. */
+const SKIP_LINE = /^[*_]?Not run by the docs test: (.+?)\.?[*_]?$/;
+
+function fences(lines: string[]): Fence[] {
+  const out: Fence[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(`{3,})\s*([\w-]*)/.exec(lines[i]);
+    if (!open) continue;
+    const close = lines.findIndex((l, j) => j > i && l.startsWith(open[1]) && l.trim() === open[1]);
+    if (close < 0) throw new Error(`line ${i + 1}: unclosed code fence`);
+    out.push({ lang: open[2], body: lines.slice(i + 1, close).join('\n') + '\n', open: i, close });
+    i = close;
+  }
+  return out;
+}
+
+/** `$ cmd` lines (with `\` continuations) and the output lines that follow each. */
+export function consoleSteps(body: string): ConsoleStep[] {
+  const steps: ConsoleStep[] = [];
+  const lines = body.replace(/\n$/, '').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].startsWith('$ ')) throw new Error(`console block line "${lines[i]}" is neither a command nor output of one`);
+    let command = lines[i].slice(2);
+    while (command.endsWith('\\') && i + 1 < lines.length) command += '\n' + lines[++i];
+    const output: string[] = [];
+    while (i + 1 < lines.length && !lines[i + 1].startsWith('$ ')) output.push(lines[++i]);
+    steps.push({ command, expected: output.length ? output.join('\n') + '\n' : '' });
+  }
+  return steps;
+}
+
+export function shellBlocks(file: string, markdown: string): ShellBlock[] {
+  const lines = markdown.split('\n');
+  const all = fences(lines);
+  const blocks: ShellBlock[] = [];
+  all.forEach((f, n) => {
+    const isConsole = f.lang === 'console' || (f.lang === '' && f.body.startsWith('$ '));
+    if (!isConsole && !SHELL_LANGS.has(f.lang)) return;
+    const block: ShellBlock = { file, line: f.open + 1, kind: isConsole ? 'console' : 'script', body: f.body };
+
+    // The marker: the last non-blank line before the fence.
+    let before = f.open - 1;
+    while (before >= 0 && lines[before].trim() === '') before--;
+    const skip = before >= 0 ? SKIP_LINE.exec(lines[before].trim()) : null;
+    if (skip) block.skipReason = skip[1];
+
+    if (isConsole) {
+      block.steps = consoleSteps(f.body);
+    } else {
+      // An output block is a ```text or untagged block with only blank lines between.
+      const next = all[n + 1];
+      const between = next ? lines.slice(f.close + 1, next.open) : [];
+      if (next && (next.lang === 'text' || (next.lang === '' && !next.body.startsWith('$ '))) && between.every((l) => l.trim() === '')) {
+        block.expected = next.body;
+      }
+    }
+    blocks.push(block);
+  });
+  return blocks;
+}
