@@ -130,7 +130,7 @@ describe('deploy/k8s', () => {
       writeFileSync(p, configMap('kestrel-rules').data['local_rules.yaml']);
       const { ruleset, diagnostics } = loadRuleset([join(ROOT, 'rules'), p]);
       expect(diagnostics).toEqual([]);
-      expect(ruleset!.summary().rules).toHaveLength(56);
+      expect(ruleset!.summary().rules).toHaveLength(61);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
