@@ -29,14 +29,14 @@ export class DocShell {
   private readonly env: NodeJS.ProcessEnv;
   private runs = 0;
 
-  constructor() {
+  constructor(extraEnv: NodeJS.ProcessEnv = {}) {
     const realNpx = spawnSync('bash', ['-c', 'command -v npx'], { encoding: 'utf8' }).stdout.trim();
     const kestrel = `exec node ${JSON.stringify(join(ROOT, 'bin/kestrel.js'))} "$@"`;
     writeFileSync(join(this.dir, 'kestrel'), `#!/bin/sh\n${kestrel}\n`);
     writeFileSync(join(this.dir, 'npx'), `#!/bin/sh\nif [ "$1" = kestrel ]; then shift; ${kestrel}; fi\nexec ${JSON.stringify(realNpx)} "$@"\n`);
     chmodSync(join(this.dir, 'kestrel'), 0o755);
     chmodSync(join(this.dir, 'npx'), 0o755);
-    this.env = { ...process.env, PATH: `${this.dir}:${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1' };
+    this.env = { ...process.env, ...extraEnv, PATH: `${this.dir}:${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1' };
   }
 
   /** Runs `script` in bash (`set -e` when `strict`), cwd = repository root. */

@@ -24,6 +24,8 @@ export interface ShellBlock {
   steps?: ConsoleStep[];
   /** From a visible "Not run by the docs test: REASON." line right before the block. */
   skipReason?: string;
+  /** `<!-- docs-test: kafka -->` right before the block: run by kafka-docs.test.ts with KAFKA_BROKERS set. */
+  needsKafka?: boolean;
 }
 
 interface Fence {
@@ -37,6 +39,7 @@ interface Fence {
 const SHELL_LANGS = new Set(['sh', 'bash', 'shell']);
 /** The visible marker, alone on its line, optionally in *…* or _…_. */
 const SKIP_LINE = /^[*_]?Not run by the docs test: (.+?)\.?[*_]?$/;
+const KAFKA_LINE = /^<!--\s*docs-test:\s*kafka\s*-->$/;
 
 function fences(lines: string[]): Fence[] {
   const out: Fence[] = [];
@@ -80,6 +83,7 @@ export function shellBlocks(file: string, markdown: string): ShellBlock[] {
     while (before >= 0 && lines[before].trim() === '') before--;
     const skip = before >= 0 ? SKIP_LINE.exec(lines[before].trim()) : null;
     if (skip) block.skipReason = skip[1];
+    if (before >= 0 && KAFKA_LINE.test(lines[before].trim())) block.needsKafka = true;
 
     if (isConsole) {
       block.steps = consoleSteps(f.body);
