@@ -44,6 +44,13 @@ function runBlock(shell: DocShell, block: ShellBlock): void {
     steps.forEach((s, i) => expectOutput(outputs[i] ?? '', s.expected, `${where} $ ${s.command}`));
     return;
   }
+  if (block.background) {
+    const url = JSON.stringify(block.background.readyUrl);
+    const script = `(\n${block.body}) &\nfor i in $(seq 100); do curl -sf ${url} > /dev/null && exit 0; sleep 0.2; done\necho "docs test: ${url.slice(1, -1)} did not answer in 20 s" >&2; exit 1`;
+    const r = shell.run(script, { strict: false, timeoutMs: BLOCK_TIMEOUT_MS });
+    expect({ where, status: r.status, output: r.status === 0 ? '' : r.output }).toEqual({ where, status: 0, output: '' });
+    return;
+  }
   const r = shell.run(block.body, { strict: true, timeoutMs: BLOCK_TIMEOUT_MS });
   expect({ where, timedOut: r.timedOut }).toEqual({ where, timedOut: false });
   if (block.expected !== undefined) expectOutput(r.output, block.expected, where);
@@ -60,7 +67,8 @@ export function describeDocBlocks(select: (b: ShellBlock) => boolean, env: () =>
     });
     afterAll(() => shell.dispose());
     for (const block of BLOCKS.filter((b) => b.file === doc && select(b))) {
-      const name = `line ${block.line}: ${block.kind === 'console' || block.expected !== undefined ? 'prints the documented output' : 'exits 0'}`;
+      const what = block.background ? 'starts and answers' : block.kind === 'console' || block.expected !== undefined ? 'prints the documented output' : 'exits 0';
+      const name = `line ${block.line}: ${what}`;
       (needsAbsentShared(block) ? test.skip : test)(name, () => runBlock(shell, block), BLOCK_TIMEOUT_MS + 10_000);
     }
   });

@@ -26,6 +26,12 @@ export interface ShellBlock {
   skipReason?: string;
   /** `<!-- docs-test: kafka -->` right before the block: run by kafka-docs.test.ts with KAFKA_BROKERS set. */
   needsKafka?: boolean;
+  /**
+   * `<!-- docs-test: background, ready when URL answers -->`: a block that runs
+   * until stopped (a server in the foreground) is run in the background, and
+   * the test goes on once URL answers.
+   */
+  background?: { readyUrl: string };
 }
 
 interface Fence {
@@ -40,6 +46,8 @@ const SHELL_LANGS = new Set(['sh', 'bash', 'shell']);
 /** The visible marker, alone on its line, optionally in *…* or _…_. */
 const SKIP_LINE = /^[*_]?Not run by the docs test: (.+?)\.?[*_]?$/;
 const KAFKA_LINE = /^<!--\s*docs-test:\s*kafka\s*-->$/;
+const BACKGROUND_LINE = /^<!--\s*docs-test:\s*background, ready when (\S+) answers\s*-->$/;
+const MARKERS = [SKIP_LINE, KAFKA_LINE, BACKGROUND_LINE];
 
 function fences(lines: string[]): Fence[] {
   const out: Fence[] = [];
@@ -78,12 +86,17 @@ export function shellBlocks(file: string, markdown: string): ShellBlock[] {
     if (!isConsole && !SHELL_LANGS.has(f.lang)) return;
     const block: ShellBlock = { file, line: f.open + 1, kind: isConsole ? 'console' : 'script', body: f.body };
 
-    // The marker: the last non-blank line before the fence.
-    let before = f.open - 1;
-    while (before >= 0 && lines[before].trim() === '') before--;
-    const skip = before >= 0 ? SKIP_LINE.exec(lines[before].trim()) : null;
-    if (skip) block.skipReason = skip[1];
-    if (before >= 0 && KAFKA_LINE.test(lines[before].trim())) block.needsKafka = true;
+    // Markers: the lines right before the fence (blank lines between them allowed).
+    for (let i = f.open - 1; i >= 0; i--) {
+      const line = lines[i].trim();
+      if (line === '') continue;
+      if (!MARKERS.some((re) => re.test(line))) break;
+      const skip = SKIP_LINE.exec(line);
+      if (skip) block.skipReason = skip[1];
+      if (KAFKA_LINE.test(line)) block.needsKafka = true;
+      const background = BACKGROUND_LINE.exec(line);
+      if (background) block.background = { readyUrl: background[1] };
+    }
 
     if (isConsole) {
       block.steps = consoleSteps(f.body);
