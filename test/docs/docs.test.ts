@@ -10,7 +10,10 @@
  *    `kestrel` are this checkout's bin/kestrel.js (run `npm run build` first);
  *    node_modules/.bin is on PATH. The blocks of one document run in order, in
  *    separate shells; a server started with `&` keeps running until the
- *    document's last block has run. The lines `npm ci`, `npm install` and
+ *    document's last block has run; a block with
+ *    `<!-- docs-test: background, ready when URL answers -->` right before it
+ *    (a server in the foreground) runs in the background, and the next block
+ *    runs once URL answers. The lines `npm ci`, `npm install` and
  *    `npm run build` are taken as done, not run.
  *  - A script block followed by a ```text or untagged block (blank lines
  *    between at most) must print exactly that, stdout and stderr together as a

@@ -1,0 +1,62 @@
+/** The parsing and matching rules of the docs test (docs.test.ts), on small made-up documents. */
+import { elisionPattern, normalise } from './expected-output';
+import { shellBlocks } from './shell-blocks';
+
+const DOC = [
+  '```sh',
+  'echo hi',
+  '```',
+  '',
+  '```text',
+  'hi',
+  '```',
+  '',
+  '_Not run by the docs test: needs a Kubernetes cluster._',
+  '',
+  '```sh',
+  'kubectl get pods',
+  '```',
+  '',
+  '<!-- docs-test: background, ready when http://127.0.0.1:9765/healthz answers -->',
+  '```sh',
+  'npx kestrel serve',
+  '```',
+  '',
+  '```console',
+  '$ A=1; echo $A \\',
+  '    two',
+  '1 two',
+  '$ true',
+  '```',
+  '',
+  '```',
+  'not shell: no prompt',
+  '```',
+].join('\n');
+
+test('script blocks, their output blocks, markers and console steps are found', () => {
+  const blocks = shellBlocks('x.md', DOC);
+  expect(blocks.map((b) => [b.line, b.kind, b.expected, b.skipReason, b.background?.readyUrl])).toEqual([
+    [1, 'script', 'hi\n', undefined, undefined],
+    [11, 'script', undefined, 'needs a Kubernetes cluster', undefined],
+    [16, 'script', undefined, undefined, 'http://127.0.0.1:9765/healthz'],
+    [20, 'console', undefined, undefined, undefined],
+  ]);
+  expect(blocks[3].steps).toEqual([
+    { command: 'A=1; echo $A \\\n    two', expected: '1 two\n' },
+    { command: 'true', expected: '' },
+  ]);
+});
+
+test('`...` elides whole lines on a line of its own and text inside a line, nothing else', () => {
+  const p = elisionPattern('first (...)\n...\nlast\n')!;
+  expect(p.test('first (a b c)\nx\ny\nlast\n')).toBe(true);
+  expect(p.test('first (a b c)\nlast\n')).toBe(true);
+  expect(p.test('first (a\nb)\nlast\n')).toBe(false);
+  expect(p.test('first (a)\nlast\nmore\n')).toBe(false);
+  expect(elisionPattern('no elision\n')).toBeUndefined();
+});
+
+test('normalise replaces only temp folders and hostnames', () => {
+  expect(normalise('{"hostname":"vm","rule":"r"} /tmp/tmp.AbC123xyz/x 12 ms')).toBe('{"hostname":"HOST","rule":"r"} /tmp/tmp.XXXXXXXXXX/x 12 ms');
+});
