@@ -30,9 +30,9 @@
  *  - A block that reads ../shared/conformance (Falco's data, outside the
  *    repository) is skipped, with one line naming the folder, when it is absent.
  *  - A block that needs Kafka has `<!-- docs-test: kafka -->` right before it:
- *    kafka-docs.test.ts runs it (not this file, so that running this one
- *    starts no broker) with the test broker's address in the environment
- *    variable named there; the doc's commands take the address from it.
+ *    test/integration/docs-kafka.test.ts runs it (the integration project has
+ *    the broker; this file does not), and the doc's commands take the
+ *    broker's address from $KAFKA_BROKERS.
  */
 import { BLOCKS, describeDocBlocks } from './run-doc-blocks';
 

@@ -1,6 +1,6 @@
 /**
  * The jest side of the docs test, shared by docs.test.ts (every example) and
- * kafka-docs.test.ts (the examples that need a broker): one describe per
+ * test/integration/docs-kafka.test.ts (the examples that need a broker): one describe per
  * document, one test per example, run in document order in one DocShell.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -60,7 +60,7 @@ function runBlock(shell: DocShell, block: ShellBlock): void {
 /** One describe per document that has blocks passing `select`; `env` is added to the shells' environment. */
 export function describeDocBlocks(select: (b: ShellBlock) => boolean, env: () => NodeJS.ProcessEnv = () => ({})): void {
   const docs = DOCS.filter((doc) => BLOCKS.some((b) => b.file === doc && select(b)));
-  describe.each(docs)('%s', (doc) => {
+  for (const doc of docs) describe(doc, () => {
     let shell: DocShell;
     beforeAll(() => {
       shell = new DocShell(env());
