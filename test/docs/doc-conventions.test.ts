@@ -32,6 +32,12 @@ const DOC = [
   '```',
   'not shell: no prompt',
   '```',
+  '',
+  '- in a list:',
+  '',
+  '  ```sh',
+  '  echo listed',
+  '  ```',
 ].join('\n');
 
 test('script blocks, their output blocks, markers and console steps are found', () => {
@@ -41,7 +47,9 @@ test('script blocks, their output blocks, markers and console steps are found', 
     [11, 'script', undefined, 'needs a Kubernetes cluster', undefined],
     [16, 'script', undefined, undefined, 'http://127.0.0.1:9765/healthz'],
     [20, 'console', undefined, undefined, undefined],
+    [33, 'script', undefined, undefined, undefined],
   ]);
+  expect(blocks[4].body).toBe('echo listed\n');
   expect(blocks[3].steps).toEqual([
     { command: 'A=1; echo $A \\\n    two', expected: '1 two\n' },
     { command: 'true', expected: '' },

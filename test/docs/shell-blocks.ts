@@ -52,11 +52,14 @@ const MARKERS = [SKIP_LINE, KAFKA_LINE, BACKGROUND_LINE];
 function fences(lines: string[]): Fence[] {
   const out: Fence[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const open = /^(`{3,})\s*([\w-]*)/.exec(lines[i]);
+    // Fences may be indented (inside a list item); the body loses that indentation.
+    const open = /^( *)(`{3,})\s*([\w-]*)/.exec(lines[i]);
     if (!open) continue;
-    const close = lines.findIndex((l, j) => j > i && l.startsWith(open[1]) && l.trim() === open[1]);
+    const [, indent, ticks, lang] = open;
+    const close = lines.findIndex((l, j) => j > i && l.trim() === ticks);
     if (close < 0) throw new Error(`line ${i + 1}: unclosed code fence`);
-    out.push({ lang: open[2], body: lines.slice(i + 1, close).join('\n') + '\n', open: i, close });
+    const body = lines.slice(i + 1, close).map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l));
+    out.push({ lang, body: body.join('\n') + '\n', open: i, close });
     i = close;
   }
   return out;
