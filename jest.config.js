@@ -11,12 +11,12 @@
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
-  testTimeout: 30000,
 };
 
 const INTEGRATION = ['<rootDir>/test/integration/', '<rootDir>/test/chaos/'];
 
 module.exports = {
+  testTimeout: 30000,
   projects: [
     {
       ...common,

@@ -30,7 +30,7 @@ import { buildOutput, contextFor, OutputSetupError } from './output-factory';
 import { OutputSet, type Output } from './outputs';
 import { WorkerPool } from './pool';
 import { Transactor } from './transactor';
-import { WebhookInput } from './webhook-input';
+import { SpoolOpenError, WebhookInput } from './webhook-input';
 
 /** Why the service did not start: one line for the user and the exit code (0 stopped by a signal, 1 rules, 2 configuration/environment). */
 export class StartupFailure extends Error {
@@ -319,8 +319,10 @@ export class Service {
       try {
         this.ports.inputs[input.name] = await input.start();
       } catch (e) {
+        if (e instanceof SpoolOpenError) throw new StartupFailure(`config: inputs.${input.name}.spool.path: ${e.message}`, 2);
         startError(e, `inputs.${input.name}.port`, `cannot listen on ${w.host}:${w.port}`);
       }
+      void input.failed.then((e) => this.fatal(`input ${input.name}`, e));
     } else {
       try {
         await input.start();

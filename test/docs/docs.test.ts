@@ -18,6 +18,8 @@
  *  - A script block followed by a ```text or untagged block (blank lines
  *    between at most) must print exactly that, stdout and stderr together as a
  *    terminal shows them. Without one it must exit 0 (it runs under `set -e`).
+ *    An output block further away has `<!-- docs-test: output of `CMD` -->`
+ *    right before it: CMD is run and must print it.
  *  - In a console block each `$ ` command (with `\` continuation lines) must
  *    print the lines below it (a last line without a newline counts as a line).
  *    The commands of a block share one shell (variables carry over).

@@ -16,6 +16,8 @@ export const ROOT = resolve(__dirname, '../..');
 
 /** Commands the reader has run before the examples (`npm ci` builds too): not run again. */
 const ALREADY_DONE = /^(npm ci|npm install|npm run build)\s*(#.*)?$/;
+/** Never run from a doc: they replace node_modules or run this very suite. Such a block needs a skip marker. */
+const FORBIDDEN = /\bnpm (ci|install|i|test|t)\b/;
 
 export interface ShellRun {
   status: number | null;
@@ -45,6 +47,10 @@ export class DocShell {
       .split('\n')
       .map((l) => (ALREADY_DONE.test(l.trim()) ? `: ${l}` : l))
       .join('\n');
+    const forbidden = body.split('\n').find((l) => !l.startsWith(': ') && FORBIDDEN.test(l));
+    if (forbidden !== undefined) {
+      return { status: null, output: `docs test: not running "${forbidden.trim()}" (it reinstalls node_modules or runs the test suite); mark the block as not run\n`, timedOut: false };
+    }
     const outFile = join(this.dir, `out-${this.runs++}`);
     const fd = openSync(outFile, 'w');
     try {

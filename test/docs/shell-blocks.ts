@@ -18,7 +18,11 @@ export interface ShellBlock {
   line: number;
   kind: BlockKind;
   body: string;
-  /** script blocks: the output block right after it, if any. */
+  /**
+   * script blocks: the output block right after it, if any. An output block
+   * with `<!-- docs-test: output of `CMD` -->` before it becomes a script
+   * block of its own: CMD, expected to print it.
+   */
   expected?: string;
   /** console blocks: each `$ ` command with its output. */
   steps?: ConsoleStep[];
@@ -47,7 +51,9 @@ const SHELL_LANGS = new Set(['sh', 'bash', 'shell']);
 const SKIP_LINE = /^[*_]?Not run by the docs test: (.+?)\.?[*_]?$/;
 const KAFKA_LINE = /^<!--\s*docs-test:\s*kafka\s*-->$/;
 const BACKGROUND_LINE = /^<!--\s*docs-test:\s*background, ready when (\S+) answers\s*-->$/;
-const MARKERS = [SKIP_LINE, KAFKA_LINE, BACKGROUND_LINE];
+/** Before an output block that is not right after its command: the command it shows the output of. */
+const OUTPUT_OF_LINE = /^<!--\s*docs-test:\s*output of `([^`]+)`\s*-->$/;
+const MARKERS = [SKIP_LINE, KAFKA_LINE, BACKGROUND_LINE, OUTPUT_OF_LINE];
 
 function fences(lines: string[]): Fence[] {
   const out: Fence[] = [];
@@ -86,10 +92,11 @@ export function shellBlocks(file: string, markdown: string): ShellBlock[] {
   const blocks: ShellBlock[] = [];
   all.forEach((f, n) => {
     const isConsole = f.lang === 'console' || (f.lang === '' && f.body.startsWith('$ '));
-    if (!isConsole && !SHELL_LANGS.has(f.lang)) return;
+    const isOutput = f.lang === 'text' || (f.lang === '' && !isConsole);
     const block: ShellBlock = { file, line: f.open + 1, kind: isConsole ? 'console' : 'script', body: f.body };
 
     // Markers: the lines right before the fence (blank lines between them allowed).
+    let outputOf: string | undefined;
     for (let i = f.open - 1; i >= 0; i--) {
       const line = lines[i].trim();
       if (line === '') continue;
@@ -99,7 +106,14 @@ export function shellBlocks(file: string, markdown: string): ShellBlock[] {
       if (KAFKA_LINE.test(line)) block.needsKafka = true;
       const background = BACKGROUND_LINE.exec(line);
       if (background) block.background = { readyUrl: background[1] };
+      const output = OUTPUT_OF_LINE.exec(line);
+      if (output) outputOf = output[1];
     }
+    if (isOutput && outputOf !== undefined) {
+      blocks.push({ ...block, body: outputOf + '\n', expected: f.body });
+      return;
+    }
+    if (!isConsole && !SHELL_LANGS.has(f.lang)) return;
 
     if (isConsole) {
       block.steps = consoleSteps(f.body);
