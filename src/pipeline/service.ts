@@ -12,7 +12,6 @@
 import { readFileSync } from 'node:fs';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { defaultTransactionalId } from '../config/sections';
 import type { InputConfig, ServiceConfig } from '../config/types';
 import { RulesetHolder } from '../engine/holder';
 import { AlertShaper } from '../engine/shaping';
@@ -280,7 +279,7 @@ export class Service {
       this.txProducers = kafkaPartitionProducers(this.kafka!, groupId, { transactionTimeout: 60_000 });
       // The default id names the host (config/sections.ts), but a partition's next owner must use the same
       // transactional id to fence the previous one: the default prefix is the group's, the same on every member.
-      const prefix = cfg.delivery.transactionalId === defaultTransactionalId(groupId) ? `kestrel-${groupId}` : cfg.delivery.transactionalId;
+      const prefix = cfg.delivery.transactionalId;
       this.transactor = new Transactor({ groupId, prefix, output: out, dlqTopic: cfg.deadLetters?.topic, outputs: this.outputs, metrics: this.metrics, breaker: out.breaker, producers: this.txProducers, logger: this.logger });
       this.watch(out.name, this.transactor.breaker);
     }

@@ -28,6 +28,7 @@ import type { AlertOrigin } from '../sinks/types';
 import { Fenced, isFenced } from './fencing';
 import type { JobOutput, OutputSet } from './outputs';
 import { PartitionTxn, transactionalId, type PartitionProducers, type Queued, type Txn } from './partition-txn';
+import { renderer } from './output-factory';
 import { alertFilter } from './selection';
 
 export { transactionalId } from './partition-txn';
@@ -57,10 +58,13 @@ export class Transactor {
   readonly breaker: Breaker<[PartitionTxn, Queued[]], Outcome>;
   private readonly parts = new Map<string, PartitionTxn>();
   private readonly select: (a: JobOutput['alerts'][number]) => boolean;
+  /** The output's payload format (OCSF, ECS, include_event), as for every other output. */
+  private readonly render: ReturnType<typeof renderer>;
   private readonly lingerMs: number;
 
   constructor(private readonly o: TransactorOptions) {
     this.select = alertFilter(o.output);
+    this.render = renderer(o.output);
     this.lingerMs = o.lingerMs ?? 5_000;
     // No opossum timeout here: a transaction still running must not be retried concurrently.
     this.breaker = new Breaker(o.output.name, (st: PartitionTxn, batch: Queued[]) => this.transact(st, batch), { ...o.breaker, timeoutMs: false });
@@ -202,7 +206,7 @@ export class Transactor {
     let txn: Txn | undefined;
     try {
       txn = await producer.transaction();
-      if (alerts.length > 0) await txn.send({ topic: output.topic, acks: -1, messages: alerts.map((a) => alertMessage(a, output.key)) });
+      if (alerts.length > 0) await txn.send({ topic: output.topic, acks: -1, messages: alerts.map((a) => alertMessage(this.render ? this.render(a) : a, output.key)) });
       if (letters.length > 0) await txn.send({ topic: dlqTopic!, acks: -1, messages: letters.map(deadLetterMessage) });
       await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: st.topic, partitions: [{ partition: st.partition, offset: String(next) }] }] });
       await txn.commit();
