@@ -8,6 +8,7 @@
  * rejected with that reason. Pure: no I/O.
  */
 import { isObj, type Obj, type Unwrapped } from './records';
+import { jsonErrorText } from '../language/json-error';
 
 export const AKS_AUDIT_CATEGORIES: readonly string[] = ['kube-audit', 'kube-audit-admin'];
 /** Azure's cut of properties.log; an unparsable log this long was cut, not malformed. */
@@ -54,7 +55,7 @@ export function unwrapAksExport(o: Obj, categories: readonly string[] = AKS_AUDI
         const bytes = Buffer.byteLength(log, 'utf8');
         const reason = bytes >= AKS_LOG_LIMIT_BYTES - 512
           ? `properties.log truncated by Azure at 16 KiB (${bytes} bytes, not a complete JSON document)`
-          : `properties.log is not valid JSON: ${(e as Error).message}`;
+          : `properties.log is not valid JSON: ${jsonErrorText(e)}`;
         out.rejected.push({ recordIndex: i, reason: `${label}: ${reason}` });
         return;
       }

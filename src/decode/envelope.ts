@@ -41,6 +41,7 @@ import { convertLogEntry, looksLikeLogEntry } from './gke';
 import { looksLikeAksExport, looksLikeAksRecord, unwrapAksExport } from './aks';
 import { looksLikeGelf, ovhLinePayload } from './ovh';
 import type { RecordNote, Unwrapped } from './records';
+import { jsonErrorText } from '../language/json-error';
 
 /** How a message payload is wrapped (input config `format`). */
 export type PayloadFormat = 'auto' | 'event' | 'eventlist' | 'lines' | 'fluentbit' | 'vector' | 'cloudwatch' | 'gke' | 'aks' | 'ovh';
@@ -99,7 +100,7 @@ export function decodeText(text: string, opts: TextOptions): DecodeResult {
       try {
         doc = JSON.parse(text);
       } catch (e) {
-        return { ok: false, reason: `invalid JSON: ${(e as Error).message}` };
+        return { ok: false, reason: `invalid JSON: ${jsonErrorText(e)}` };
       }
       const r = decodeParsed(doc, opts.source, opts.hostname, text);
       if (!r.ok || opts.source !== 'k8s_audit') return r;
@@ -119,7 +120,7 @@ export function decodeText(text: string, opts: TextOptions): DecodeResult {
           const json = ovhLinePayload(text.trim());
           if (json !== undefined) return inner(json, 'OVH line', { ...opts, format: 'event' }, 1);
         }
-        return { ok: false, reason: `invalid JSON: ${(e as Error).message}` };
+        return { ok: false, reason: `invalid JSON: ${jsonErrorText(e)}` };
       }
       return decodeRecord(doc, text, opts);
     }
@@ -175,7 +176,7 @@ function inner(text: string, what: string, opts: TextOptions, depth: number): De
   } catch (e) {
     const json = opts.format === 'auto' || opts.format === 'ovh' ? ovhLinePayload(text) : undefined;
     if (json !== undefined) return inner(json, `${what}: OVH line`, { ...opts, format: 'event' }, depth + 1);
-    return { ok: false, reason: `${what}: invalid JSON: ${(e as Error).message}` };
+    return { ok: false, reason: `${what}: invalid JSON: ${jsonErrorText(e)}` };
   }
   const r = opts.format === 'event' || opts.format === 'eventlist' ? decodeParsed(doc, opts.source, opts.hostname, text) : decodeRecord(doc, text, opts, depth);
   return r.ok ? r : { ok: false, reason: `${what}: ${r.reason}` };
@@ -233,7 +234,7 @@ function decodeLines(text: string, opts: TextOptions): DecodeResult {
     try {
       doc = JSON.parse(line);
     } catch (e) {
-      return { ok: false, reason: `line ${i + 1}: invalid JSON: ${(e as Error).message}` };
+      return { ok: false, reason: `line ${i + 1}: invalid JSON: ${jsonErrorText(e)}` };
     }
     const r = decodeRecord(doc, line, { ...opts, format: opts.format === 'lines' ? 'auto' : opts.format });
     if (!r.ok) return { ok: false, reason: `line ${i + 1}: ${r.reason}` };

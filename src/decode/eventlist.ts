@@ -21,6 +21,7 @@
 import { isUtf8 } from 'node:buffer';
 import { decodeAdmissionDocument, decodeAuditDocument } from './audit';
 import { DEFAULT_SPLITTER_OPTIONS, DocumentSplitter } from './documents';
+import { jsonErrorText } from '../language/json-error';
 
 export interface BodyLimits {
   /** Most documents (EventList items, JSON lines) in one body. */
@@ -119,7 +120,7 @@ function parseSlice(b: Buffer, start: number, end: number, what: string): unknow
   try {
     return JSON.parse(b.toString('utf8', start, end));
   } catch (e) {
-    return reject(`${what}invalid JSON: ${(e as Error).message}`);
+    return reject(`${what}invalid JSON: ${jsonErrorText(e)}`);
   }
 }
 

@@ -4,6 +4,7 @@ import { eventTimeNs } from '../fields';
 import { decoderFor } from './audit';
 
 import type { RecordNote } from './records';
+import { jsonErrorText } from '../language/json-error';
 
 /** An event view plus where it came from inside its message. */
 export interface DecodedEvent extends EventView {
@@ -31,7 +32,7 @@ export function decodeDocument(text: string, source: string, hostname?: string):
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    return { ok: false, reason: `invalid JSON: ${(e as Error).message}` };
+    return { ok: false, reason: `invalid JSON: ${jsonErrorText(e)}` };
   }
   return decodeParsed(doc, source, hostname, text);
 }

@@ -5,6 +5,7 @@
  */
 import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
 import type { Position } from './location';
+import { jsonErrorText } from './json-error';
 
 export type TestExpectation = 'fires' | 'does_not_fire';
 
@@ -75,7 +76,7 @@ function readTest(what: string, file: string, node: Node, index: number, posOf: 
       try {
         spec.event = JSON.parse(event.value);
       } catch (e) {
-        throw new TestSpecError(`${what}: 'event' is not valid JSON: ${(e as Error).message}`, event);
+        throw new TestSpecError(`${what}: 'event' is not valid JSON: ${jsonErrorText(e)}`, event);
       }
     } else throw new TestSpecError(`${what}: 'event' must be a mapping or a JSON string`, event ?? map);
   }
