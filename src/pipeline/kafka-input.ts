@@ -37,6 +37,10 @@ import { PartitionTracker, type TrackedJob } from './tracker';
 
 /** Largest job handed to a worker at once. */
 const MAX_JOB_MESSAGES = 1000;
+/** After a stop/disconnect event: how long to wait for kafkajs to say it restarts the consumer. */
+const SETTLE_MS = 1_000;
+/** A consumer kafkajs restarts after a crash must be back in its group within this long. */
+const REJOIN_MS = 120_000;
 /** How long one batch may wait for a worker's budget before its partition is paused. */
 const BUDGET_WAIT_MS = 1000;
 
@@ -72,6 +76,8 @@ export interface KafkaInputDeps {
 export class KafkaInput {
   private consumer!: Consumer;
   private breakersOpen = false;
+  private restarting = false;
+  private rejoinWatchdog: NodeJS.Timeout | undefined;
   private readonly parts = new Map<string, PartState>();
   private readonly draining = new Set<PartState>();
   private readonly inflight = new Set<Promise<void>>();
@@ -125,22 +131,38 @@ export class KafkaInput {
       metadataMaxAge: this.deps.metadataMaxAgeMs,
     });
     const ev = this.consumer.events;
-    this.consumer.on(ev.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment));
+    this.consumer.on(ev.GROUP_JOIN, ({ payload }) => {
+      this.restarting = false;
+      clearTimeout(this.rejoinWatchdog);
+      this.onJoin(payload.memberAssignment);
+    });
     this.consumer.on(ev.REBALANCING, () => {
       this.joined = false;
       this.log.info('group rebalancing: committing completed offsets');
       void this.commit();
     });
     // A consumer that stops or disconnects while we still run it is a zombie: nothing would consume.
+    // kafkajs also stops and disconnects a consumer it is about to restart after a crash (a broker
+    // outage): that one is given REJOIN_MS to join the group again before the input fails.
     const unexpected = (what: string) => () => {
-      if (!this.stopping) this.fail(new Error(`Kafka consumer ${what} unexpectedly`));
+      if (this.stopping) return;
+      setTimeout(() => {
+        if (!this.stopping && !this.restarting) this.fail(new Error(`Kafka consumer ${what} unexpectedly`));
+      }, SETTLE_MS).unref();
     };
     this.consumer.on(ev.STOP, unexpected('stopped'));
     this.consumer.on(ev.DISCONNECT, unexpected('disconnected'));
     this.consumer.on(ev.CRASH, ({ payload }) => {
       this.joined = false;
-      if (payload.restart) this.log.warn({ err: payload.error.message }, 'consumer crashed; kafkajs restarts it');
-      else this.fail(new Error(`Kafka consumer stopped: ${payload.error.message}`));
+      if (payload.restart) {
+        this.log.warn({ err: payload.error.message }, 'consumer crashed; kafkajs restarts it');
+        this.restarting = true;
+        clearTimeout(this.rejoinWatchdog);
+        this.rejoinWatchdog = setTimeout(() => {
+          if (!this.stopping && this.restarting) this.fail(new Error(`Kafka consumer did not rejoin within ${REJOIN_MS / 1000} s after: ${payload.error.message}`));
+        }, REJOIN_MS);
+        this.rejoinWatchdog.unref();
+      } else this.fail(new Error(`Kafka consumer stopped: ${payload.error.message}`));
     });
     await this.consumer.connect();
     for (const topic of c.topics) await this.consumer.subscribe({ topic, fromBeginning: c.fromBeginning });
@@ -314,6 +336,7 @@ export class KafkaInput {
   /** Stop fetching: every assigned partition is paused (stop() follows once in-flight work is drained). */
   quiesce(): void {
     this.stopping = true;
+    clearTimeout(this.rejoinWatchdog);
     if (this.committer) clearInterval(this.committer);
     if (!this.consumer) return;
     try {

@@ -140,6 +140,19 @@ describe('KafkaInput with a fake consumer', () => {
     expect(settled).toBe('running');
   });
 
+  test('a stop and disconnect followed by a crash kafkajs restarts (a broker outage) is not a failure; the rejoin clears it', async () => {
+    const { consumer, input } = fakes();
+    await input.start();
+    consumer.handlers.get('stop')!({ payload: {} });
+    consumer.handlers.get('disconnect')!({ payload: {} });
+    consumer.handlers.get('crash')!({ payload: { restart: true, error: new Error('Connection error: ECONNREFUSED') } });
+    await new Promise((r) => setTimeout(r, 1_200));
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0] } } });
+    const settled = await Promise.race([input.failed.then(() => 'failed'), tick().then(() => 'running')]);
+    expect([settled, input.notReady()]).toEqual(['running', []]);
+    input.quiesce();
+  });
+
   test('a consumer crash kafkajs does not restart fails the input with its cause', async () => {
     const { consumer, input } = fakes();
     await input.start();
