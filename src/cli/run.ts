@@ -1,11 +1,12 @@
 /** `kestrel run`: evaluate events from a file or stdin and print alerts. */
 import { hostname } from 'node:os';
-import { DocumentSplitter, DEFAULT_SPLITTER_OPTIONS } from '../decode/documents';
-import { decodeDocument } from '../decode/events';
+import { DocumentSplitter, DEFAULT_SPLITTER_OPTIONS, type RawDocument } from '../decode/documents';
+import { decodeSplitDocument } from '../decode/events';
 import { decodeText, type PayloadFormat } from '../decode/envelope';
 import { eventTimeNs } from '../fields';
 import { alertJson, alertText, type Alert } from '../engine/alert';
 import type { RuleMatching } from '../engine/ruleset';
+import type { EventView } from '../fields/types';
 import { PRIORITIES, type Priority } from '../language/priority';
 import { openInput } from '../sources/file';
 import { loadCommandRules, writeWithBackpressure } from './common';
@@ -55,7 +56,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const rollup = ruleset.newRollup({ onLimit: (m) => err.write(`kestrel: ${m}\n`) });
 
   const summary: RunSummary = { documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map() };
-  const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes });
+  const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes, parse: true });
   const host = hostname();
   const label = fromStdin ? 'stdin' : opts.input!;
   let pendingOut = '';
@@ -69,53 +70,56 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
     }
   };
 
-  const handle = (docs: ReturnType<DocumentSplitter['push']>) => {
-    for (const doc of docs) {
-      summary.documents++;
-      const decoded = !doc.ok
-        ? doc
-        : opts.format
-          ? decodeText(doc.text, { format: opts.format, source: opts.source, hostname: host, partialRecords: true })
-          : decodeDocument(doc.text, opts.source, host);
-      if (!decoded.ok) {
-        summary.rejected++;
-        progress.clear();
-        err.write(`kestrel: ${label}:${doc.line}: rejected: ${decoded.reason}\n`);
-        continue;
-      }
-      for (const r of decoded.rejected ?? []) {
-        summary.rejected++;
-        progress.clear();
-        err.write(`kestrel: ${label}:${doc.line}: record ${r.recordIndex} rejected: ${r.reason}\n`);
-      }
-      if (decoded.skipped?.length) summary.skipped = (summary.skipped ?? 0) + decoded.skipped.length;
-      for (const ev of decoded.events) {
-        summary.events++;
-        const view = { ...ev, num: summary.events };
-        if (!correlator && !rollup) {
-          emit(ruleset.evaluate(view));
-          continue;
-        }
-        // Correlation rules: base-rule matches go to the correlator; every event moves
-        // the correlator's and the rollup's clocks (event time).
-        const t = view.tsNs ?? eventTimeNs(view.obj, view.source);
-        const { alerts, matches } = correlator ? ruleset.evaluateDetailed(view) : { alerts: ruleset.evaluate(view), matches: [] };
-        if (rollup) {
-          if (t !== undefined) emit(rollup.advance(t));
-          for (const a of alerts) emit(rollup.consume(a, view));
-        } else emit(alerts);
-        if (correlator) {
-          for (const m of matches) emit(correlator.consume(m, view));
-          if (matches.length === 0 && t !== undefined) emit(correlator.advance(t));
-        }
-      }
+  const evaluate = (view: EventView) => {
+    if (!correlator && !rollup) {
+      emit(ruleset.evaluate(view));
+      return;
+    }
+    // Correlation rules: base-rule matches go to the correlator; every event moves
+    // the correlator's and the rollup's clocks (event time).
+    const t = view.tsNs ?? eventTimeNs(view.obj, view.source);
+    const { alerts, matches } = correlator ? ruleset.evaluateDetailed(view) : { alerts: ruleset.evaluate(view), matches: [] };
+    if (rollup) {
+      if (t !== undefined) emit(rollup.advance(t));
+      for (const a of alerts) emit(rollup.consume(a, view));
+    } else emit(alerts);
+    if (correlator) {
+      for (const m of matches) emit(correlator.consume(m, view));
+      if (matches.length === 0 && t !== undefined) emit(correlator.advance(t));
     }
   };
+
+  const handleDoc = (doc: RawDocument) => {
+    summary.documents++;
+    const decoded = !doc.ok
+      ? doc
+      : opts.format
+        ? decodeText(doc.text, { format: opts.format, source: opts.source, hostname: host, partialRecords: true })
+        : decodeSplitDocument(doc, opts.source, host);
+    if (!decoded.ok) {
+      summary.rejected++;
+      progress.clear();
+      err.write(`kestrel: ${label}:${doc.line}: rejected: ${decoded.reason}\n`);
+      return;
+    }
+    for (const r of decoded.rejected ?? []) {
+      summary.rejected++;
+      progress.clear();
+      err.write(`kestrel: ${label}:${doc.line}: record ${r.recordIndex} rejected: ${r.reason}\n`);
+    }
+    if (decoded.skipped?.length) summary.skipped = (summary.skipped ?? 0) + decoded.skipped.length;
+    for (const ev of decoded.events) {
+      summary.events++;
+      evaluate(numbered(ev, summary.events));
+    }
+  };
+  // Each document is decoded and evaluated as soon as it is split: fewer live objects per GC.
+  const sink = { push: handleDoc };
 
   const input = openInput(opts.input);
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
-      handle(splitter.push(chunk));
+      splitter.pushTo(chunk, sink);
       if (pendingOut) {
         if (outSharesTerminal) progress.clear();
         const wait = writeWithBackpressure(out, pendingOut);
@@ -129,7 +133,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
     return 2;
   }
   progress.stop();
-  handle(splitter.end());
+  for (const doc of splitter.end()) handleDoc(doc);
   if (correlator) emit(correlator.flush());
   if (rollup) emit(rollup.flush());
   if (pendingOut) await (writeWithBackpressure(out, pendingOut) ?? Promise.resolve());
@@ -152,6 +156,11 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
 function readError(e: NodeJS.ErrnoException): string {
   const what: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory' };
   return e.code ? (what[e.code] ? `${what[e.code]} (${e.code})` : e.code) : e.message;
+}
+
+/** The event with its sequence number (a literal of one shape: cheaper than a spread). */
+function numbered(ev: EventView, num: number): EventView {
+  return { obj: ev.obj, source: ev.source, raw: ev.raw, hostname: ev.hostname, tsNs: ev.tsNs, meta: ev.meta, num };
 }
 
 function count(s: RunSummary, a: Alert): void {

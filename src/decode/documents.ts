@@ -3,18 +3,34 @@
  * documents spread over several lines (pretty-printed). It tracks brace depth
  * and strings so it never parses a partial document, and reports bad input
  * (invalid UTF-8, oversized, truncated, non-JSON) with the line it started on.
+ *
+ * JSON Lines fast path (option `parse`): a line that is a whole document is
+ * handed to JSON.parse straight away and comes out with its parsed `value`,
+ * skipping the character-by-character scan; anything JSON.parse refuses (a
+ * line opening a pretty-printed document, trailing text, bad JSON) takes the
+ * scanning path, so documents, limits and error lines are exactly those of
+ * the scanner. UTF-8 is validated (and ASCII recognised) once per chunk for
+ * the lines it completes, which are decoded in one piece and sliced.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 
 export type RawDocument =
-  | { ok: true; text: string; line: number }
+  /** `value`: the parsed document, set by the JSON Lines fast path only. */
+  | { ok: true; text: string; line: number; value?: unknown }
   | { ok: false; line: number; reason: string };
+
+/** Where split documents go: an array, or anything with a push(). */
+export interface DocumentSink {
+  push(doc: RawDocument): unknown;
+}
 
 export interface SplitterOptions {
   /** Largest document accepted, in bytes. */
   maxBytes: number;
   /** Deepest nesting accepted. */
   maxDepth: number;
+  /** Parse single-line documents on the way (their RawDocument carries `value`). */
+  parse?: boolean;
 }
 
 export const DEFAULT_SPLITTER_OPTIONS: SplitterOptions = { maxBytes: 16 * 1024 * 1024, maxDepth: 512 };
@@ -31,19 +47,71 @@ export class DocumentSplitter {
   /** Feed a chunk; returns the documents completed by it. */
   push(chunk: Buffer): RawDocument[] {
     const out: RawDocument[] = [];
+    this.pushTo(chunk, out);
+    return out;
+  }
+
+  /**
+   * Feed a chunk; hands each document it completes to `out` as soon as it is
+   * split (so a caller can be done with one before the next is parsed).
+   */
+  pushTo(chunk: Buffer, out: DocumentSink): void {
     let start = 0;
-    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, start)) {
-      this.pending.push(chunk.subarray(start, i));
-      this.pendingBytes += i - start;
+    const first = chunk.indexOf(10);
+    if (first >= 0 && this.pending.length > 0) {
+      // The line begun in an earlier chunk ends here.
+      this.pending.push(chunk.subarray(0, first));
+      this.pendingBytes += first;
       this.takeLine(out);
-      start = i + 1;
+      start = first + 1;
     }
+    const last = chunk.lastIndexOf(10);
+    if (last >= start) this.takeLines(chunk, start, last, out);
+    if (last >= 0) start = Math.max(start, last + 1);
     if (start < chunk.length) {
       // Keep at most maxBytes+1 of an unfinished line: enough to know it is too big.
       if (this.pendingBytes <= this.options.maxBytes) this.pending.push(chunk.subarray(start));
       this.pendingBytes += chunk.length - start;
     }
-    return out;
+  }
+
+  /**
+   * The whole lines chunk[start, end) (end is the offset of the last newline).
+   * Valid UTF-8 (the usual case, checked once) is decoded in one piece and
+   * each line is a slice of it: no copy per line.
+   */
+  private takeLines(chunk: Buffer, start: number, end: number, out: DocumentSink): void {
+    const max = this.options.maxBytes;
+    const region = chunk.subarray(start, end);
+    // ASCII (the usual audit log) decodes as Latin-1 to the same string, several times faster.
+    const ascii = isAscii(region);
+    if (!ascii && !isUtf8(region)) {
+      // Line by line, to tell which lines are bad.
+      while (start <= end) {
+        const nl = chunk.indexOf(10, start);
+        const bytes = nl - start;
+        this.lineNo++;
+        if (bytes > max) this.rejectLine(out, `document larger than the ${max}-byte limit (${bytes} bytes on this line)`);
+        else if (!isUtf8(chunk.subarray(start, nl))) this.rejectLine(out, 'invalid UTF-8');
+        else this.takeText(chunk.toString('utf8', start, nl), bytes, out);
+        start = nl + 1;
+      }
+      return;
+    }
+    const text = chunk.toString(ascii ? 'latin1' : 'utf8', start, end + 1);
+    // With non-ASCII text, byte lengths come from the bytes' own newlines.
+    let from = 0;
+    let byteFrom = start;
+    while (from < text.length) {
+      const nl = text.indexOf('\n', from);
+      const byteNl = ascii ? byteFrom + (nl - from) : chunk.indexOf(10, byteFrom);
+      const bytes = byteNl - byteFrom;
+      this.lineNo++;
+      if (bytes > max) this.rejectLine(out, `document larger than the ${max}-byte limit (${bytes} bytes on this line)`);
+      else this.takeText(text.slice(from, nl), bytes, out);
+      from = nl + 1;
+      byteFrom = byteNl + 1;
+    }
   }
 
   /** End of input: flush the last line and any open document. */
@@ -57,27 +125,37 @@ export class DocumentSplitter {
     return out;
   }
 
-  private takeLine(out: RawDocument[]): void {
+  /** The pending parts form one line. */
+  private takeLine(out: DocumentSink): void {
     this.lineNo++;
     const bytes = this.pendingBytes;
-    const buf = bytes > this.options.maxBytes ? undefined : Buffer.concat(this.pending);
+    const buf = bytes > this.options.maxBytes ? undefined : this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
-    if (!buf) {
-      this.failDoc(out);
-      out.push({ ok: false, line: this.lineNo, reason: `document larger than the ${this.options.maxBytes}-byte limit (${bytes} bytes on this line)` });
-      return;
-    }
-    if (!isUtf8(buf)) {
-      this.failDoc(out);
-      out.push({ ok: false, line: this.lineNo, reason: 'invalid UTF-8' });
-      return;
-    }
-    let text = buf.toString('utf8');
-    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (!buf) this.rejectLine(out, `document larger than the ${this.options.maxBytes}-byte limit (${bytes} bytes on this line)`);
+    else if (!isUtf8(buf)) this.rejectLine(out, 'invalid UTF-8');
+    else this.takeText(buf.toString('utf8'), buf.length, out);
+  }
+
+  /** The current line cannot be read: it ends any open document too. */
+  private rejectLine(out: DocumentSink, reason: string): void {
+    this.failDoc(out);
+    out.push({ ok: false, line: this.lineNo, reason });
+  }
+
+  /** One line of valid UTF-8 text (`bytes` long, line terminator excluded). */
+  private takeText(text: string, bytes: number, out: DocumentSink): void {
+    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
     if (this.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
     if (!this.doc) {
+      if (this.options.parse) {
+        const value = this.parseWholeLine(text, bytes);
+        if (value !== undefined) {
+          out.push({ ok: true, text, line: this.lineNo, value });
+          return;
+        }
+      }
       const trimmed = text.trim();
       if (trimmed === '') return;
       const first = trimmed[0];
@@ -94,10 +172,32 @@ export class DocumentSplitter {
     }
     const d = this.doc!;
     this.scan(d, text);
-    d.bytes += buf.length + 1;
+    d.bytes += bytes + 1;
     if (d.bytes > this.options.maxBytes) d.tooBig = true;
     else d.parts.push(text);
     if (d.depth <= 0) this.finishDoc(out);
+  }
+
+  /**
+   * The parsed line when it is one whole document the scanner would accept
+   * as it is; undefined sends the line down the scanning path. A line that
+   * JSON.parse accepts and that starts with { or [ closes its document at its
+   * last bracket, so the scanner would find no trailing text, and its
+   * nesting is the scanner's depth.
+   */
+  private parseWholeLine(text: string, bytes: number): unknown {
+    const c = text.charCodeAt(0);
+    if ((c !== 123 && c !== 91) || bytes + 1 > this.options.maxBytes) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    // Depth d needs d openings and d closings; most lines have too few brackets to go deep.
+    const maxDepth = this.options.maxDepth;
+    if (text.length > 2 * maxDepth + 1 && countOpenings(text, maxDepth + 1) > maxDepth && deeperThan(value, maxDepth)) return undefined;
+    return value;
   }
 
   /** Update depth and string state over one line. */
@@ -125,7 +225,7 @@ export class DocumentSplitter {
     }
   }
 
-  private finishDoc(out: RawDocument[]): void {
+  private finishDoc(out: DocumentSink): void {
     const d = this.doc!;
     this.doc = undefined;
     if (d.tooBig) out.push({ ok: false, line: d.startLine, reason: `document larger than the ${this.options.maxBytes}-byte limit` });
@@ -134,11 +234,31 @@ export class DocumentSplitter {
     else out.push({ ok: true, text: d.parts.join('\n'), line: d.startLine });
   }
 
-  private failDoc(out: RawDocument[]): void {
+  private failDoc(out: DocumentSink): void {
     if (!this.doc) return;
     out.push({ ok: false, line: this.doc.startLine, reason: 'truncated JSON document: a new document started before it was closed' });
     this.doc = undefined;
   }
+}
+
+/** How many { and [ `text` holds, counting no further than `limit`. */
+function countOpenings(text: string, limit: number): number {
+  let n = 0;
+  for (let i = text.indexOf('{'); i >= 0 && n < limit; i = text.indexOf('{', i + 1)) n++;
+  for (let i = text.indexOf('['); i >= 0 && n < limit; i = text.indexOf('[', i + 1)) n++;
+  return n;
+}
+
+/** Whether a parsed value nests objects and arrays more than `limit` deep (the scanner's depth). */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (deeperThan(value[i], limit - 1)) return true;
+  } else {
+    for (const k in value) if (deeperThan((value as Record<string, unknown>)[k], limit - 1)) return true;
+  }
+  return false;
 }
 
 function clip(s: string, n: number): string {

@@ -36,6 +36,11 @@ export function decodeDocument(text: string, source: string, hostname?: string):
   return decodeParsed(doc, source, hostname, text);
 }
 
+/** A document from the splitter; uses the value its JSON Lines fast path already parsed. */
+export function decodeSplitDocument(doc: { text: string; value?: unknown }, source: string, hostname?: string): DecodeResult {
+  return doc.value !== undefined ? decodeParsed(doc.value, source, hostname, doc.text) : decodeDocument(doc.text, source, hostname);
+}
+
 /**
  * An already-parsed document to event views. `text` is the document's JSON
  * text when it is exactly `doc` (kept as the event's raw text for jevt.obj).

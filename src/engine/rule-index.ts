@@ -12,12 +12,22 @@ import type { CompiledRule } from '../language/compiler';
 export interface RuleIndex {
   /** The slot key of the indexed field (e.g. `jevt.value[/stage]`), undefined for a leaf. */
   key?: string;
+  /** The evaluation slot of `key` (set by the ruleset that owns the index). */
+  slot?: number;
   /** Sub-index per value of the indexed field. */
   byValue: Map<string, RuleIndex>;
   /** When the value has no bucket (or the field is absent): the rules the index cannot constrain. */
   fallback?: RuleIndex;
   /** Leaf: the rules to run, in load order. */
   rules: CompiledRule[];
+}
+
+/** Give every inner node the slot number of its key. */
+export function assignIndexSlots(node: RuleIndex, slotOf: (key: string) => number | undefined): void {
+  if (node.key === undefined) return;
+  node.slot = slotOf(node.key);
+  for (const child of node.byValue.values()) assignIndexSlots(child, slotOf);
+  if (node.fallback) assignIndexSlots(node.fallback, slotOf);
 }
 
 type Constraint = Map<string, Set<string>>;

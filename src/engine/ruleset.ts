@@ -19,7 +19,7 @@ import { compileCorrelations, type CompiledCorrelation } from './correlation/com
 import { Correlator, type CorrelatorOptions } from './correlation/correlator';
 import { compileRollups, Rollup, type CompiledRollup, type RollupOptions } from './correlation/rollup';
 import { RuleCost, type RuleCostStat } from './rule-cost';
-import { buildRuleIndex, type RuleIndex } from './rule-index';
+import { assignIndexSlots, buildRuleIndex, type RuleIndex } from './rule-index';
 
 export type RuleMatching = 'first' | 'all';
 
@@ -137,6 +137,7 @@ export class Ruleset {
       };
       const index = buildRuleIndex(active, (n) => compiled.listItems(n), indexable);
       const indexSlots = new Map(compiled.slots.info.map((s, i) => [s.key, i]));
+      assignIndexSlots(index, (key) => indexSlots.get(key));
       const cost = new RuleCost(compiled.rules, opts.costSampleEvery, opts.onCostSample);
       runtimes.set(rule.source, { compiled, active, index, indexSlots, flags, hasFeeders: flags.some((f) => f !== 0), cost });
     }
@@ -227,7 +228,7 @@ export class Ruleset {
     const ctx = new EvalContext(view, rt.compiled.slots);
     let node = rt.index;
     while (node.key !== undefined) {
-      const v = ctx.get(rt.indexSlots.get(node.key)!);
+      const v = ctx.get(node.slot!);
       node = (v.length > 0 ? node.byValue.get(toText(v[0])) : undefined) ?? node.fallback!;
     }
     const candidates = node.rules;

@@ -23,6 +23,7 @@
 import { evtTs } from './evt';
 import { POINTER_ARG_REQUIRED } from './catalog';
 import { jget, jtext, marshalIndent, setRenderEvent } from './jsonutil';
+import { nsDecimal } from './time';
 import type { EventView, FieldDef, FieldValue } from './types';
 
 /** Shared empty result (frozen: extracted arrays must not be mutated). */
@@ -105,7 +106,7 @@ function rawtimeField(name: string, desc: string): FieldDef {
     extract(ev) {
       if (!isJsonDoc(ev.obj)) return NONE;
       const ts = evtTs(ev);
-      return ts === undefined ? NONE : [ts.toString()];
+      return ts === undefined ? NONE : [nsDecimal(ts)];
     },
   };
 }

@@ -4,7 +4,7 @@
  * and absent fields live in the compiler; this file only knows how one
  * extracted value relates to the right-hand side.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import type { FieldValue } from '../fields/types';
 import { compileGlob } from './glob';
 import { toText } from './values';
@@ -64,7 +64,7 @@ export function compileValueTest(op: string, rhs: string, numeric: boolean): Val
     case 'regex': {
       let re: RE2JS;
       try {
-        re = RE2JS.compile(rhs);
+        re = loadRe2().compile(rhs);
       } catch (e) {
         throw new OperatorError(`invalid regular expression '${rhs}': ${(e as Error).message}`);
       }
@@ -147,4 +147,11 @@ function parseHex(text: string): Buffer {
   const t = text.replace(/\s+/g, '');
   if (t.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(t)) throw new OperatorError(`'${text}' is not a hex byte string`);
   return Buffer.from(t, 'hex');
+}
+
+/** re2js is loaded on first use of `regex` (few rules use it; loading it costs every start ~40 ms). */
+let re2: typeof RE2JS | undefined;
+function loadRe2(): typeof RE2JS {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (re2 ??= (require('re2js') as typeof import('re2js')).RE2JS);
 }

@@ -29,6 +29,12 @@ export interface EvaluatedJob extends JobOutput {
   events: number;
 }
 
+/** Where an alert's event came from: its payload's origin, and its record inside a payload of many. */
+function originOf(spec: JobSpec, a: { i: number; record?: number }): AlertOrigin {
+  const o = spec.origin(a.i);
+  return a.record === undefined ? o : { ...o, record: a.record };
+}
+
 export class Evaluator {
   constructor(
     readonly pool: WorkerPool,
@@ -42,11 +48,11 @@ export class Evaluator {
     for (const s of res.seconds) this.metrics.evaluation.observe(s);
     this.metrics.events.inc({ input: spec.input }, res.events);
     let alerts: OutgoingAlert[];
-    if (!this.shapes && !spec.fields) alerts = res.alerts.map((a) => ({ alert: a.alert, json: a.json, origin: spec.origin(a.i), context: a.context }));
+    if (!this.shapes && !spec.fields) alerts = res.alerts.map((a) => ({ alert: a.alert, json: a.json, origin: originOf(spec, a), context: a.context }));
     else {
       // Shaping may add fields: such alerts are rendered again; unchanged ones keep the worker's JSON.
       const shaped = res.alerts.map((a) => ({ a, shaped: this.shaper.shape([a.alert], spec.fields, spec.input)[0] }));
-      alerts = shaped.filter((s) => s.shaped).map(({ a, shaped }) => ({ alert: shaped!, json: shaped === a.alert ? a.json : alertJson(shaped!), origin: spec.origin(a.i), context: a.context }));
+      alerts = shaped.filter((s) => s.shaped).map(({ a, shaped }) => ({ alert: shaped!, json: shaped === a.alert ? a.json : alertJson(shaped!), origin: originOf(spec, a), context: a.context }));
     }
     for (const a of alerts) {
       this.metrics.alerts.inc({ rule: a.alert.rule, priority: a.alert.priority });

@@ -63,6 +63,8 @@ export interface KafkaInputDeps {
   /** exactly_once: jobs are committed through Kafka transactions. */
   transactor?: Transactor;
   commitIntervalMs: number;
+  /** Client metadata refresh (Event Hubs closes idle connections after 240 s). */
+  metadataMaxAgeMs?: number;
   logger: Logger;
   metrics: Metrics;
 }
@@ -120,6 +122,7 @@ export class KafkaInput {
       readUncommitted: false,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 200,
+      metadataMaxAge: this.deps.metadataMaxAgeMs,
     });
     const ev = this.consumer.events;
     this.consumer.on(ev.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment));

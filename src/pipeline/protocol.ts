@@ -49,6 +49,8 @@ export interface AlertOut {
   alert: Alert;
   json: string;
   context?: AlertContext;
+  /** Position of the event's record inside a message of many (CloudWatch, AKS envelopes). */
+  record?: number;
 }
 
 export interface RejectOut {

@@ -22,6 +22,7 @@ import { startHttpServer, type Health, type HttpServer, type Readiness } from '.
 import { Breaker, type BreakerState } from '../sinks/breaker';
 import { KafkaDeadLetters, type DeadLetter } from '../sinks/kafka';
 import { kafkaClient } from '../sources/kafka';
+import { describeKafkaError } from '../sources/kafka-errors';
 import { Evaluator } from './evaluate';
 import { FileInput } from './file-input';
 import { KafkaInput } from './kafka-input';
@@ -210,7 +211,7 @@ export class Service {
     for (const input of this.inputs) await this.startInput(input);
 
     if (cfg.rules.watch) this.stopWatch = this.holder.watch(cfg.rules.watch.debounceMs);
-    if (!cfg.deadLetters) this.logger.warn('no dead_letters topic configured: undecodable input is only logged and counted');
+    if (!cfg.deadLetters && cfg.inputs.some((i) => i.type === 'kafka')) this.logger.warn('no dead_letters topic configured: undecodable messages are only logged and counted');
     this.started = true;
     this.logger.info({ inputs: this.inputs.map((i) => i.name), outputs: outputs.outputs.map((o) => o.name), workers: cfg.engine.workers, ruleset: this.holder.hash.slice(0, 12), guarantee: cfg.delivery.guarantee }, 'kestrel started');
   }
@@ -233,7 +234,7 @@ export class Service {
         existing = new Set(await admin.listTopics());
       } catch (e) {
         const wait = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
-        this.logger.warn({ brokers: cfg.kafka!.brokers, err: (e as Error).message, retry_in_ms: wait }, 'cannot reach the Kafka brokers; retrying');
+        this.logger.warn({ brokers: cfg.kafka!.brokers, err: describeKafkaError(e), retry_in_ms: wait }, 'cannot reach the Kafka brokers; retrying');
         const aborted = await Promise.race([sleep(wait).then(() => false), (this.opts.abortStart ?? new Promise(() => {})).then(() => true)]);
         if (aborted) throw new StartupFailure('stopped while waiting for the Kafka brokers', 2);
       } finally {
@@ -245,7 +246,7 @@ export class Service {
   }
 
   private async producer(opts: Parameters<Kafka['producer']>[0]): Promise<Producer> {
-    const p = this.kafka!.producer({ allowAutoTopicCreation: false, ...opts });
+    const p = this.kafka!.producer({ allowAutoTopicCreation: false, metadataMaxAge: this.cfg.kafka?.metadataMaxAgeMs, ...opts });
     await p.connect();
     this.producers.push(p);
     return p;
@@ -295,7 +296,7 @@ export class Service {
     const base = { evaluator, outputs, logger: this.logger, metrics: this.metrics };
     switch (ic.type) {
       case 'kafka':
-        return new KafkaInput(ic, { ...base, kafka: this.kafka!, transactor: this.transactor, commitIntervalMs: this.cfg.delivery.commitIntervalMs });
+        return new KafkaInput(ic, { ...base, kafka: this.kafka!, transactor: this.transactor, commitIntervalMs: this.cfg.delivery.commitIntervalMs, metadataMaxAgeMs: this.cfg.kafka?.metadataMaxAgeMs });
       case 'webhook': {
         const key = `inputs.${ic.name}.tls`;
         const tls = ic.tls ? { cert: readPem(ic.tls.certFile, `${key}.cert_file`), key: readPem(ic.tls.keyFile, `${key}.key_file`), clientCa: ic.tls.clientCaFile ? readPem(ic.tls.clientCaFile, `${key}.client_ca_file`) : undefined } : undefined;

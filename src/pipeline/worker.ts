@@ -56,7 +56,7 @@ if (!initial.ruleset) {
           if (raised.length === 0) continue;
           // Extracted once per event that raised alerts, only when an output needs it.
           const context = init.context ? alertContext(ev, job.source, init.context.include, init.context.maxEventBytes) : undefined;
-          for (const alert of raised) alerts.push({ i, alert, json: alertJson(alert), context });
+          for (const alert of raised) alerts.push({ i, alert, json: alertJson(alert), context, record: ev.recordIndex });
         }
       }
       seconds[i] = Number(process.hrtime.bigint() - started) / 1e9;

@@ -31,6 +31,7 @@ export function alertMessage(a: OutgoingAlert, key: AlertKey): Message {
   if (a.origin?.partition !== undefined) headers.input_partition = String(a.origin.partition);
   if (a.origin?.offset !== undefined) headers.input_offset = a.origin.offset;
   if (a.origin?.input !== undefined) headers.input = a.origin.input;
+  if (a.origin?.record !== undefined) headers.input_record_index = String(a.origin.record);
   return { key: alertKey(a, key), value: a.json, headers };
 }
 
@@ -50,6 +51,7 @@ export function deadLetterMessage(d: DeadLetter): Message {
   if (o.offset !== undefined) headers['kestrel.source.offset'] = o.offset;
   if (o.input !== undefined) headers['kestrel.source.input'] = o.input;
   if (o.line !== undefined) headers['kestrel.source.line'] = String(o.line);
+  if (o.record !== undefined) headers['kestrel.source.record_index'] = String(o.record);
   return { value: d.value ? Buffer.from(d.value.buffer, d.value.byteOffset, d.value.length) : null, headers };
 }
 

@@ -17,6 +17,8 @@ export interface AlertOrigin {
   input?: string;
   /** Line of a file input. */
   line?: number;
+  /** Index of the record inside a message that carries many (CloudWatch logEvents, AKS records). */
+  record?: number;
 }
 
 export interface OutgoingAlert {

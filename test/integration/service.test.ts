@@ -12,6 +12,7 @@ import pino from 'pino';
 import { stringify } from 'yaml';
 import { parseServiceConfig } from '../../src/config/load';
 import { Service } from '../../src/pipeline/service';
+import { errorsOf, validators } from '../formats/helpers';
 import { postJson, recordingServer } from '../sinks/helpers';
 import { auditEvents, brokers, createTopics, expectedAlerts, httpGet, kafka, metric, produce, readTopic, RULES, tmpDir, waitFor } from '../pipeline/kafka-helpers';
 
@@ -187,3 +188,36 @@ describe.each<Feed>(['kafka', 'webhook', 'file'])('the same pipeline behind a %s
     }
   }, T);
 });
+
+test('every output chooses its payload: Falco JSON, OCSF and ECS of the same alerts from one service, each valid against its published schema', async () => {
+  const dir = tmpDir();
+  const events = auditEvents(1);
+  const expected = expectedAlerts(events, dir).map((l) => JSON.parse(l));
+  writeFileSync(join(dir, 'events.jsonl'), events.join('\n') + '\n');
+  const out = (name: string) => join(dir, `${name}.jsonl`);
+  const svc = await Service.start(config(dir, {
+    inputs: [{ type: 'file', path: join(dir, 'events.jsonl') }],
+    outputs: [
+      { type: 'file', name: 'falco', path: out('falco') },
+      { type: 'file', name: 'ocsf', path: out('ocsf'), format: 'ocsf', include_event: 'metadata' },
+      { type: 'file', name: 'ecs', path: out('ecs'), format: 'ecs' },
+    ],
+  }), { logger: silent });
+  try {
+    await svc.inputsFinished;
+    await waitFor('three outputs', () => ['falco', 'ocsf', 'ecs'].every((n) => fileLines(out(n)).length === expected.length), 30_000);
+  } finally {
+    await svc.stop();
+  }
+  const v = validators();
+  const [falco, ocsf, ecs] = ['falco', 'ocsf', 'ecs'].map((n) => fileLines(out(n)).map((l) => JSON.parse(l)));
+  expect(falco).toEqual(expected);
+  for (const [validate, docs] of [[v['falco-alert'], falco], [v['ocsf-detection-finding'], ocsf], [v['ecs-alert'], ecs]] as const) for (const d of docs) expect([validate(d), errorsOf(validate)]).toEqual([true, []]);
+  // The same alerts, field for field: rule, user and source address come from the audit event.
+  expect(ocsf.map((f) => f.finding_info.title)).toEqual(expected.map((a) => a.rule));
+  expect(ecs.map((e) => e.rule.name)).toEqual(expected.map((a) => a.rule));
+  const auditIds = events.map((e) => JSON.parse(e));
+  const userOf = (id: string) => auditIds.find((e) => e.auditID === id)?.user?.username;
+  expect(ocsf.map((f) => f.evidences[0].actor.user.name)).toEqual(expected.map((a) => userOf(a.output_fields['ka.auditid'])));
+  expect(ecs.map((e) => e.user?.name)).toEqual(expected.map((a) => userOf(a.output_fields['ka.auditid'])));
+}, T);
