@@ -1,0 +1,43 @@
+/**
+ * Chaos scenarios that fail on today's main, kept out of the default run
+ * (jest.config.js ignores test/chaos/pending/) so CI stays green until the
+ * fixes land in src/pipeline/. Run them with:
+ *
+ *   npx jest --testPathIgnorePatterns=/node_modules/ test/chaos/pending
+ *
+ * 1. A broker outage longer than kafkajs' retry budget (~10 s): kafkajs crashes
+ *    the consumer and restarts it itself, but its crash path first calls
+ *    disconnect(), which emits STOP and DISCONNECT before CRASH{restart:true};
+ *    KafkaInput.start() (src/pipeline/kafka-input.ts) takes that STOP for a
+ *    zombie consumer and fails the pipeline, so Kestrel exits 1 while the broker
+ *    comes back. With no supervisor restarting it, nothing after the outage is
+ *    detected (at_least_once: offsets were not committed, so a restarted process
+ *    re-reads them: nothing is lost, detection stops until then).
+ * 2. exactly_once during a rebalance storm: one transactional producer per
+ *    process cannot fence the previous owner of a moved partition (kafkajs has no
+ *    KIP-447), so a read_committed reader sees duplicates (issue 9, item 13:
+ *    one transactional producer per input partition).
+ */
+import type { Admin } from 'kafkajs';
+import { kafka } from '../../pipeline/kafka-helpers';
+import { brokerRestart, killAll, rebalanceStorm } from '../scenarios';
+
+let admin: Admin;
+beforeAll(async () => {
+  admin = kafka().admin();
+  await admin.connect();
+});
+afterAll(async () => {
+  await killAll();
+  await admin.disconnect();
+});
+
+test('broker down 15 s (killed, then back with its data), at_least_once: Kestrel rides it out and none is missing', async () => {
+  const t = await brokerRestart('at_least_once', 'outage');
+  expect([t.missing, t.extra]).toEqual([0, 0]);
+}, 150_000);
+
+test('rebalance storm, exactly_once: every alert exactly once for a read_committed reader', async () => {
+  const t = await rebalanceStorm(admin, 'exactly_once');
+  expect([t.missing, t.extra, t.duplicates]).toEqual([0, 0, 0]);
+}, 120_000);
