@@ -35,11 +35,6 @@ test('SIGKILL of one of two consumers mid-stream, restarted (at_least_once): non
   expect([t.missing, t.extra]).toEqual([0, 0]);
 }, 90_000);
 
-test('SIGKILL of one of two consumers mid-stream, restarted (exactly_once): every alert exactly once for a read_committed reader', async () => {
-  const t = await sigkill(admin, 'exactly_once');
-  expect([t.missing, t.extra, t.duplicates]).toEqual([0, 0, 0]);
-}, 90_000);
-
 test('broker restarted with its data mid-stream (at_least_once): none missing, none extra', async () => {
   const t = await brokerRestart('at_least_once', 'restart');
   expect([t.missing, t.extra]).toEqual([0, 0]);
