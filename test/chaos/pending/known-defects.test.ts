@@ -3,7 +3,7 @@
  * (jest.config.js ignores test/chaos/pending/) so CI stays green until the
  * fixes land in src/pipeline/. Run them with:
  *
- *   npx jest --testPathIgnorePatterns=/node_modules/ test/chaos/pending
+ *   npx jest test/chaos/pending --testPathIgnorePatterns=/node_modules/
  *
  * 1. A broker outage longer than kafkajs' retry budget (~10 s): kafkajs crashes
  *    the consumer and restarts it itself, but its crash path first calls
@@ -13,6 +13,13 @@
  *    comes back. With no supervisor restarting it, nothing after the outage is
  *    detected (at_least_once: offsets were not committed, so a restarted process
  *    re-reads them: nothing is lost, detection stops until then).
+ *    With that exit deferred until CRASH says whether kafkajs restarts (tried on
+ *    dist/ only), Kestrel rides out the outage and a second defect shows: the
+ *    output's idempotent producer (src/pipeline/service.ts, buildOutputs(), the
+ *    `plain` producer) gets OUT_OF_ORDER_SEQUENCE_NUMBER on every send after the
+ *    broker's unclean restart, for ever (kafkajs never resets an idempotent
+ *    producer's id or sequences); the breaker cycles open/half-open and no
+ *    alert is delivered again (736 of 900 missing after 60 s, process running).
  * 2. exactly_once across rebalances: one transactional producer per process
  *    cannot fence the previous owner of a moved partition (kafkajs has no
  *    KIP-447): a member whose partition moves away may still commit an open
