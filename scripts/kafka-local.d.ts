@@ -77,5 +77,9 @@ export function stopBroker(
 ): Promise<void>;
 /** Resolve deploy/kafka-local/lib with Maven unless it matches pom.xml. */
 export function ensureLib(): void;
+/** Create topics (`NAME` or `NAME:PARTITIONS`, replication 1) unless they exist; resolves to the names created. */
+export function createTopics(brokers: string, specs: string[]): Promise<string[]>;
+/** Topics (internal ones left out) with their partition counts, sorted by name. */
+export function listTopics(brokers: string): Promise<Array<{ name: string; partitions: number }>>;
 export const STATE_FILE: string;
 export const SECURITY_USERS: LocalKafkaSecurity['users'];

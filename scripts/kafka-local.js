@@ -11,6 +11,9 @@
  *   node scripts/kafka-local.js stop    # npm run kafka:stop
  *   node scripts/kafka-local.js restart # stop the JVM, start it again: same port, same data
  *   node scripts/kafka-local.js status
+ *   node scripts/kafka-local.js topics create NAME[:PARTITIONS] ...   # npm run kafka:topics -- create ...
+ *   node scripts/kafka-local.js topics list
+ *     (topics talk to $KESTREL_KAFKA_BROKERS, else to the broker `start` recorded)
  *
  * The CLI keeps its broker in .kafka-local/state.json (repo root, git-ignored).
  * Library use (jest global setup): `startLocalKafka({ quickJit, detached, timeoutMs })`
@@ -868,6 +871,77 @@ function cliStatus() {
   }
 }
 
+/**
+ * Creates topics (replication factor 1, as the single local broker allows); `specs` are
+ * `NAME` or `NAME:PARTITIONS`. Topics that already exist are left as they are.
+ * Returns the names that were created.
+ */
+async function createTopics(brokers, specs) {
+  const topics = specs.map((spec) => {
+    const m = /^([A-Za-z0-9._-]+)(?::(\d+))?$/.exec(spec);
+    if (!m) throw new UsageError(`not a topic: '${spec}' (expected NAME or NAME:PARTITIONS)`);
+    return { topic: m[1], numPartitions: m[2] ? Number(m[2]) : 1, replicationFactor: 1 };
+  });
+  return withAdmin(brokers, async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const fresh = topics.filter((t) => !existing.has(t.topic));
+    if (fresh.length > 0) await admin.createTopics({ topics: fresh, waitForLeaders: true });
+    return fresh.map((t) => t.topic);
+  });
+}
+
+/** Topic names with their partition counts, internal topics (__*) left out, sorted. */
+async function listTopics(brokers) {
+  return withAdmin(brokers, async (admin) => {
+    const names = (await admin.listTopics()).filter((t) => !t.startsWith('__')).sort();
+    if (names.length === 0) return [];
+    const { topics } = await admin.fetchTopicMetadata({ topics: names });
+    const partitions = new Map(topics.map((t) => [t.name, t.partitions.length]));
+    return names.map((name) => ({ name, partitions: partitions.get(name) }));
+  });
+}
+
+async function withAdmin(brokers, fn) {
+  const { Kafka, logLevel } = require('kafkajs');
+  const admin = new Kafka({ clientId: 'kafka-local-topics', brokers: [brokers], connectionTimeout: 3000, retry: { retries: 2 }, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw new Error(`cannot reach the broker at ${brokers}: ${err.message}`);
+  }
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+class UsageError extends Error {}
+
+/** The broker the topics subcommand talks to: $KESTREL_KAFKA_BROKERS, else the one `start` recorded. */
+function cliBrokers() {
+  if (process.env.KESTREL_KAFKA_BROKERS) return process.env.KESTREL_KAFKA_BROKERS.split(',')[0].trim();
+  const state = readState();
+  if (state && isAlive(state.pid)) return state.brokers;
+  throw new Error('no local broker: run `npm run kafka:start` first (or set KESTREL_KAFKA_BROKERS)');
+}
+
+async function cliTopics(args) {
+  const [sub, ...rest] = args;
+  if (sub === 'create' && rest.length > 0) {
+    const brokers = cliBrokers();
+    const created = new Set(await createTopics(brokers, rest));
+    for (const spec of rest) {
+      const name = spec.split(':')[0];
+      log(created.has(name) ? `created topic ${name} on ${brokers}` : `topic ${name} already exists on ${brokers}`);
+    }
+  } else if (sub === 'list' && rest.length === 0) {
+    for (const t of await listTopics(cliBrokers())) process.stdout.write(`${t.name}\t${t.partitions}\n`);
+  } else {
+    throw new UsageError('usage: node scripts/kafka-local.js topics create NAME[:PARTITIONS] ... | topics list');
+  }
+}
+
 async function main(argv) {
   const cmd = argv[0];
   try {
@@ -876,17 +950,18 @@ async function main(argv) {
     else if (cmd === 'restart') await cliRestart();
     else if (cmd === 'status') cliStatus();
     else if (cmd === 'resolve') ensureLib();
+    else if (cmd === 'topics') await cliTopics(argv.slice(1));
     else {
-      process.stderr.write('usage: node scripts/kafka-local.js start [--security]|stop|restart|status|resolve\n');
+      process.stderr.write('usage: node scripts/kafka-local.js start [--security]|stop|restart|status|resolve|topics\n');
       process.exitCode = 2;
     }
   } catch (err) {
     process.stderr.write(`[kafka-local] ${err.message}\n`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof UsageError ? 2 : 1;
   }
 }
 
-module.exports = { startLocalKafka, stopBroker, ensureLib, STATE_FILE, SECURITY_USERS };
+module.exports = { startLocalKafka, stopBroker, ensureLib, createTopics, listTopics, STATE_FILE, SECURITY_USERS };
 
 if (require.main === module) {
   main(process.argv.slice(2));

@@ -183,6 +183,12 @@ export function webhookInput(s: Section, name: string, ctx: ReadContext): Webhoo
   if (tls) input.tls = webhookTls(tls, ctx);
   const forwardTopic = s.optionalString('forward_topic');
   if (forwardTopic) input.forwardTopic = forwardTopic;
+  const spool = s.optionalSection('spool');
+  if (spool) {
+    spool.allow('path', 'max_bytes', 'segment_bytes');
+    input.spool = { path: pathIn(ctx, spool.string('path')), maxBytes: spool.int('max_bytes', 1024 * 1024 * 1024, 1024), segmentBytes: spool.int('segment_bytes', 64 * 1024 * 1024, 1024) };
+    if (forwardTopic) throw new ConfigError(s.key('spool'), 'cannot be combined with forward_topic (the topic is the durable buffer)');
+  }
   return input;
 }
 

@@ -17,7 +17,7 @@ export const SERVICE_KEYS = ['inputs', 'kafka', 'rules', 'engine', 'shaping', 'o
 
 const INPUT_KEYS: Record<InputConfig['type'], string[]> = {
   kafka: ['topics', 'group_id', 'from_beginning', 'session_timeout_ms', 'format', 'source', 'fields'],
-  webhook: ['host', 'port', 'paths', 'tls', 'token_file', 'token_files', 'limits', 'forward_topic'],
+  webhook: ['host', 'port', 'paths', 'tls', 'token_file', 'token_files', 'limits', 'forward_topic', 'spool'],
   file: ['path', 'format', 'source', 'fields'],
 };
 

@@ -64,6 +64,8 @@ export interface WebhookInputConfig {
   maxEventsPerRequest: number;
   /** Forward the events to this Kafka topic (acks=all before the 200) instead of evaluating them here. */
   forwardTopic?: string;
+  /** Answer 200 once the request is on this disk spool (fsync'ed); outputs drain it in order. */
+  spool?: { path: string; maxBytes: number; segmentBytes: number };
 }
 
 export interface FileInputConfig {

@@ -19,6 +19,9 @@ export class Metrics {
   readonly deadLetters = this.c('kestrel_dead_letters_total', 'Undecodable payloads written to the dead-letter topic', ['input']);
   readonly deadLettersUnrouted = this.c('kestrel_dead_letters_unrouted_total', 'Undecodable payloads only logged (no dead_letters topic configured)', ['input']);
   readonly webhookRequests = this.c('kestrel_webhook_requests_total', 'Webhook requests by path and HTTP status', ['path', 'code']);
+  readonly spoolBytes = this.g('kestrel_spool_bytes', 'Undelivered bytes in a webhook spool', ['input']);
+  readonly spoolRequests = this.g('kestrel_spool_requests', 'Undelivered requests in a webhook spool', ['input']);
+  readonly spoolOldest = this.g('kestrel_spool_oldest_seconds', 'Age of the oldest undelivered request in a webhook spool', ['input']);
   // engine
   readonly alerts = this.c('kestrel_alerts_total', 'Alerts raised (after throttling)', ['rule', 'priority']);
   readonly falcoMatches = this.c('falcosecurity_falco_rules_matches_total', "Rule matches, under Falco's metric name", ['rule_name', 'priority', 'source']);

@@ -6,23 +6,15 @@
  * bytes) that the consumer reserves before dispatching and releases once the
  * job's alerts are delivered: that is what bounds memory whatever the backlog.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { PayloadFormat } from '../decode/envelope';
 import type { RulesFile } from '../engine/ruleset';
+import { workerEntry, workerEntryExists } from './worker-script';
 import type { FromWorker, JobRequest, JobResult, RulesOutcome, RulesUpdate, WorkerInit } from './protocol';
 
 export interface Budget {
   messages: number;
   bytes: number;
-}
-
-/** The compiled worker script (tests run this module from TypeScript sources). */
-export function workerScript(): string {
-  const here = join(__dirname, 'worker.js');
-  if (existsSync(here) && __filename.endsWith('.js')) return here;
-  return resolve(__dirname, '../../dist/src/pipeline/worker.js');
 }
 
 /** FNV-1a of the topic plus the partition: stable across processes and restarts. */
@@ -58,12 +50,12 @@ export class WorkerPool {
   private constructor(private readonly slots: Slot[], readonly budget: Budget) {}
 
   static async start(count: number, init: WorkerInit, budget: Budget): Promise<WorkerPool> {
-    const script = workerScript();
-    if (!existsSync(script)) throw new Error(`worker script ${script} is missing: run npm run build`);
+    const entry = workerEntry();
+    if (!workerEntryExists(entry)) throw new Error(`worker script ${entry.script} is missing: run npm run build`);
     const settled = await Promise.allSettled(
       Array.from({ length: count }, () =>
         new Promise<Slot>((res, rej) => {
-          const worker = new Worker(script, { workerData: init });
+          const worker = new Worker(entry.script, { workerData: init, eval: entry.eval });
           const fail = (e: Error) => rej(e);
           worker.once('error', fail);
           worker.once('message', (m: FromWorker) => {

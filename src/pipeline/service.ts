@@ -30,11 +30,11 @@ import { buildOutput, contextFor, OutputSetupError } from './output-factory';
 import { OutputSet, type Output } from './outputs';
 import { WorkerPool } from './pool';
 import { Transactor } from './transactor';
-import { WebhookInput } from './webhook-input';
+import { SpoolOpenError, WebhookInput } from './webhook-input';
 
-/** Why the service could not start: one line for the user and the exit code (1 rules, 2 configuration/environment). */
+/** Why the service did not start: one line for the user and the exit code (0 stopped by a signal, 1 rules, 2 configuration/environment). */
 export class StartupFailure extends Error {
-  constructor(message: string, readonly code: 1 | 2, readonly diagnostics: Diagnostic[] = []) {
+  constructor(message: string, readonly code: 0 | 1 | 2, readonly diagnostics: Diagnostic[] = []) {
     super(message);
   }
 }
@@ -228,7 +228,8 @@ export class Service {
     if (cfg.deadLetters) needed.push(['dead_letters.topic', cfg.deadLetters.topic]);
     let existing: Set<string> | undefined;
     for (let attempt = 0; !existing; attempt++) {
-      const admin = this.kafka!.admin();
+      // One quick attempt per round: this loop retries (and says so at once), not kafkajs's long backoff.
+      const admin = this.kafka!.admin({ retry: { retries: 0 } });
       try {
         await admin.connect();
         existing = new Set(await admin.listTopics());
@@ -236,7 +237,7 @@ export class Service {
         const wait = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
         this.logger.warn({ brokers: cfg.kafka!.brokers, err: describeKafkaError(e), retry_in_ms: wait }, 'cannot reach the Kafka brokers; retrying');
         const aborted = await Promise.race([sleep(wait).then(() => false), (this.opts.abortStart ?? new Promise(() => {})).then(() => true)]);
-        if (aborted) throw new StartupFailure('stopped while waiting for the Kafka brokers', 2);
+        if (aborted) throw new StartupFailure('stopped while waiting for the Kafka brokers', 0);
       } finally {
         await admin.disconnect().catch(() => {});
       }
@@ -318,8 +319,10 @@ export class Service {
       try {
         this.ports.inputs[input.name] = await input.start();
       } catch (e) {
+        if (e instanceof SpoolOpenError) throw new StartupFailure(`config: inputs.${input.name}.spool.path: ${e.message}`, 2);
         startError(e, `inputs.${input.name}.port`, `cannot listen on ${w.host}:${w.port}`);
       }
+      void input.failed.then((e) => this.fatal(`input ${input.name}`, e));
     } else {
       try {
         await input.start();

@@ -9,6 +9,11 @@
  * of its alerts is delivered: the sender's batch is accepted entirely or not
  * at all. Delivery that cannot finish within the request's budget (an output
  * down) answers 503 with Retry-After, so the sender retries in time.
+ *
+ * With a spool, a request is answered 200 once it is fsync'ed to disk; a drain
+ * loop evaluates and delivers the spooled requests in order, retrying as long
+ * as an output is down (like a Kafka input), and acknowledges them in the
+ * spool only once delivered. A full spool answers 503 with Retry-After.
  */
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -17,7 +22,8 @@ import type { Metrics } from '../observability/metrics';
 import { splitWebhookBodyAsync } from '../decode/eventlist';
 import { WebhookRefusal, WebhookServer, webhookWarnings, type WebhookDelivery } from '../sources/webhook';
 import type { Evaluator } from './evaluate';
-import { DeliveryFailed, type OutputSet } from './outputs';
+import { Aborted, DeliveryFailed, type OutputSet } from './outputs';
+import { Spool, SpoolFull } from './spool';
 
 export interface WebhookInputDeps {
   evaluator: Evaluator;
@@ -34,14 +40,27 @@ export interface WebhookInputDeps {
   readiness: () => { ready: boolean; [k: string]: unknown };
 }
 
+/** The spool folder cannot be opened (permissions, a file in the way): a configuration problem. */
+export class SpoolOpenError extends Error {
+  constructor(readonly path: string, cause: NodeJS.ErrnoException) {
+    super(`cannot open the spool ${path}: ${cause.code ?? cause.message}`);
+  }
+}
+
 export class WebhookInput {
   private server: WebhookServer | undefined;
   private listening = false;
   port = 0;
   private readonly log: Logger;
+  private spool: Spool | undefined;
+  private draining: Promise<void> = Promise.resolve();
+  /** Resolves with the cause when the spool's drain loop cannot go on. */
+  readonly failed: Promise<Error>;
+  private fail!: (e: Error) => void;
 
   constructor(private readonly cfg: WebhookInputConfig, private readonly deps: WebhookInputDeps, private readonly tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer }) {
     this.log = deps.logger.child({ input: cfg.name });
+    this.failed = new Promise((r) => (this.fail = r));
   }
 
   get name(): string {
@@ -55,6 +74,15 @@ export class WebhookInput {
   async start(): Promise<number> {
     const c = this.cfg;
     const m = this.deps.metrics;
+    if (c.spool) {
+      try {
+        this.spool = await Spool.open({ dir: c.spool.path, maxBytes: c.spool.maxBytes, segmentBytes: c.spool.segmentBytes });
+      } catch (e) {
+        throw new SpoolOpenError(c.spool.path, e as NodeJS.ErrnoException);
+      }
+      this.updateSpoolMetrics();
+      this.draining = this.drain(this.spool);
+    }
     this.server = new WebhookServer({
       host: c.host,
       port: c.port,
@@ -69,7 +97,7 @@ export class WebhookInput {
       hostname: this.deps.hostname,
       // Bodies are split and validated item by item (decode/eventlist.ts), never parsed as one document.
       splitBody: (body, source, lines) => splitWebhookBodyAsync(body, source, lines, { maxEvents: c.maxEventsPerRequest, maxEventBytes: this.deps.maxEventBytes, maxDepth: 512 }),
-      deliver: (d) => (c.forwardTopic ? this.forward(d, c.forwardTopic) : this.evaluate(d)),
+      deliver: (d) => (c.forwardTopic ? this.forward(d, c.forwardTopic) : this.spool ? this.enqueue(this.spool, d) : this.evaluate(d)),
       status: () => this.deps.readiness(),
       health: () => this.deps.health(),
       metrics: async () => ({ contentType: m.registry.contentType, body: await m.registry.metrics() }),
@@ -117,6 +145,51 @@ export class WebhookInput {
     return { alerts: out.alerts.length };
   }
 
+  /** Spool the request (fsync'ed): the 200 means it is durable, not yet delivered. */
+  private async enqueue(spool: Spool, batch: WebhookDelivery): Promise<{ alerts: number }> {
+    this.deps.metrics.received.inc({ input: this.cfg.name }, batch.documents.length);
+    try {
+      await spool.append(batch.route.path, batch.documents);
+    } catch (e) {
+      if (e instanceof SpoolFull) throw new WebhookRefusal(503, e.message, 5);
+      throw e;
+    }
+    this.updateSpoolMetrics();
+    return { alerts: 0 };
+  }
+
+  /** Deliver spooled requests in order; each is acknowledged in the spool once every output took its alerts. */
+  private async drain(spool: Spool): Promise<void> {
+    const { evaluator, outputs } = this.deps;
+    const name = this.cfg.name;
+    try {
+      for (let entry = await spool.next(); entry; entry = await spool.next()) {
+        const route = this.cfg.paths.find((p) => p.path === entry!.route) ?? this.cfg.paths[0];
+        const out = await evaluator.run(evaluator.pool.nextWorker(), entry.documents, {
+          input: name, format: 'event', source: route.source, fields: Object.keys(route.fields).length ? route.fields : undefined, origin: () => ({ input: name }),
+        });
+        // The sender already has its 200: anything undecodable goes to the dead letters.
+        await outputs.deliver(out);
+        spool.ack(entry);
+        this.updateSpoolMetrics();
+      }
+    } catch (e) {
+      if (e instanceof Aborted || this.closing) return;
+      this.fail(new Error(`spool drain: ${(e as Error).message}`));
+    }
+  }
+
+  private updateSpoolMetrics(): void {
+    if (!this.spool) return;
+    const d = this.spool.depth();
+    const input = this.cfg.name;
+    this.deps.metrics.spoolBytes.set({ input }, d.bytes);
+    this.deps.metrics.spoolRequests.set({ input }, d.entries);
+    this.deps.metrics.spoolOldest.set({ input }, d.oldestAgeMs / 1000);
+  }
+
+  private closing = false;
+
   private async forward(batch: WebhookDelivery, topic: string): Promise<{ alerts: number }> {
     const docs = batch.documents;
     this.deps.metrics.received.inc({ input: this.cfg.name }, docs.length);
@@ -130,9 +203,13 @@ export class WebhookInput {
     return { alerts: 0 };
   }
 
+  /** Stop taking requests; with a spool, finish the request being delivered (the rest waits on disk). */
   async close(): Promise<void> {
     this.listening = false;
+    this.closing = true;
     await this.server?.close();
+    await this.spool?.close();
+    await this.draining;
   }
 }
 

@@ -6,17 +6,21 @@
  * no rule covers. Lines crafted from a real one make specific rules fire.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { alertText, type Alert } from '../../src/engine/alert';
 import { loadRuleset } from '../../src/engine/load';
 import { Ruleset } from '../../src/engine/ruleset';
 import { decodeDocument } from '../../src/decode/events';
 import { formatDiagnostic } from '../../src/language/diagnostics';
+import { conformancePath, describeWithConformance } from '../support/conformance-data';
 
-const DIR = resolve(__dirname, '../../../shared/conformance/admission');
-const RULES = resolve(DIR, 'k8s_admission_rules.yaml');
-const LOG = resolve(DIR, 'kube-audit-rest.log');
-const LINES = readFileSync(LOG, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const RULES = conformancePath('admission/k8s_admission_rules.yaml');
+const LOG = conformancePath('admission/kube-audit-rest.log');
+let lines: string[] | undefined;
+/** The log's non-empty lines, read on first use (only by suites that have the data). */
+function logLines(): string[] {
+  lines ??= readFileSync(LOG, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  return lines;
+}
 
 function load(ruleMatching: 'first' | 'all'): Ruleset {
   const { ruleset, diagnostics } = loadRuleset([RULES], { ruleMatching, hostname: 'kestrel-test' });
@@ -31,7 +35,7 @@ function evaluate(rs: Ruleset, text: string, num = 1): Alert[] {
   return d.events.flatMap((ev) => rs.evaluate({ ...ev, num }));
 }
 
-describe('the real kube-audit-rest log', () => {
+describeWithConformance('the real kube-audit-rest log', () => {
   test('loads without errors; the rule without a source (syscall) is skipped', () => {
     const { diagnostics } = loadRuleset([RULES]);
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
@@ -40,10 +44,10 @@ describe('the real kube-audit-rest log', () => {
   });
 
   test('every one of the 59 lines decodes and evaluates without error, raising no alert', () => {
-    expect(LINES).toHaveLength(59);
+    expect(logLines()).toHaveLength(59);
     for (const matching of ['first', 'all'] as const) {
       const rs = load(matching);
-      const alerts = LINES.flatMap((line, i) => evaluate(rs, line, i + 1));
+      const alerts = logLines().flatMap((line, i) => evaluate(rs, line, i + 1));
       expect(alerts).toEqual([]);
     }
   });
@@ -61,18 +65,18 @@ describe('the real kube-audit-rest log', () => {
 `,
       },
     ]).ruleset!;
-    const msg = (n: number) => evaluate(trace, LINES[n - 1], n).map((a) => a.message);
+    const msg = (n: number) => evaluate(trace, logLines()[n - 1], n).map((a) => a.message);
     expect(msg(1)).toEqual(['uid=c94a1255-9639-44ba-a716-f88a8cb4d145 user=system:admin groups=(system:masters,system:authenticated) verb=CREATE res=selfsubjectaccessreviews sub=<NA> name=<NA> ns=<NA> ts=<NA>']);
     expect(msg(2)).toEqual(['uid=df417f78-c769-4c84-94f6-e6d9800d0e88 user=system:node:lima-rancher-desktop groups=(system:nodes,system:authenticated) verb=CREATE res=events sub=<NA> name=coredns-b96499967-n2ztx.172c6de6336af9d2 ns=kube-system ts=<NA>']);
     const last = msg(59)[0];
     expect(last).toMatch(/^uid=\S+ user=system:serviceaccount:kube-system:endpointslice-controller groups=\(.*\) verb=UPDATE res=endpointslices sub=<NA> name=kube-dns-krkht ns=kube-system ts=<NA>$/);
-    const users = new Set(LINES.map((l) => JSON.parse(l).request.userInfo.username as string));
+    const users = new Set(logLines().map((l) => JSON.parse(l).request.userInfo.username as string));
     expect([...users].every((u) => u.startsWith('system:'))).toBe(true);
   });
 });
 
-describe('admission lines crafted from a real one', () => {
-  const base = JSON.parse(LINES[1]);
+describeWithConformance('admission lines crafted from a real one', () => {
+  const base = JSON.parse(logLines()[1]);
   const rs = load('all');
   const craft = (request: Record<string, unknown>, top: Record<string, unknown> = {}) => {
     const d = JSON.parse(JSON.stringify(base));
@@ -161,7 +165,7 @@ describe('admission lines crafted from a real one', () => {
   });
 
   test('a real line without request.uid is rejected with a reason', () => {
-    const d = JSON.parse(LINES[0]);
+    const d = JSON.parse(logLines()[0]);
     delete d.request.uid;
     expect(decodeDocument(JSON.stringify(d), 'k8s_admission')).toEqual({ ok: false, reason: 'AdmissionReview request has no uid' });
   });

@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { conformanceDir, testWithConformance } from '../support/conformance-data';
 
 const ROOT = resolve(__dirname, '../..');
 const BIN = join(ROOT, 'bin/kestrel.js');
-const SHARED = resolve(ROOT, '../shared/conformance');
+const SHARED = conformanceDir();
 
 function kestrel(args: string[], input?: string | Buffer) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, input, maxBuffer: 1 << 28 });
@@ -82,7 +83,7 @@ describe('kestrel run', () => {
 });
 
 describe('kestrel check', () => {
-  test('valid rules: Ok and exit 0', () => {
+  testWithConformance('valid rules: Ok and exit 0', () => {
     const r = kestrel(['check', '-r', join(SHARED, 'upstream-latest/k8s_audit_rules.yaml')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Ok: \d+ rules \(\d+ compiled for k8s_audit, 0 of other sources skipped\)\n$/);
@@ -124,7 +125,7 @@ describe('kestrel check', () => {
 });
 
 describe('kestrel rules and fields', () => {
-  test('rules lists source, priority, enabled and status; other sources are skipped', () => {
+  testWithConformance('rules lists source, priority, enabled and status; other sources are skipped', () => {
     const r = kestrel(['rules', '-r', join(SHARED, 'falco-legacy/rules/falco_rules.yaml'), '-r', join(SHARED, 'falco-legacy/rules/k8s_audit_rules.yaml')]);
     expect(r.code).toBe(0);
     const rows = r.stdout.trimEnd().split('\n');

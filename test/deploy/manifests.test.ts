@@ -130,7 +130,7 @@ describe('deploy/k8s', () => {
       writeFileSync(p, configMap('kestrel-rules').data['local_rules.yaml']);
       const { ruleset, diagnostics } = loadRuleset([join(ROOT, 'rules'), p]);
       expect(diagnostics).toEqual([]);
-      expect(ruleset!.summary().rules).toHaveLength(56);
+      expect(ruleset!.summary().rules).toHaveLength(61);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -187,8 +187,8 @@ describe('deploy/Dockerfile', () => {
   const lines = text.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
   const from = lines.filter((l) => l.startsWith('FROM '));
 
-  test('two stages: node:20 build with npm ci and the build, slim runtime with production dependencies', () => {
-    expect(from).toEqual(['FROM node:20-bookworm AS build', 'FROM node:20-bookworm-slim AS runtime']);
+  test('two stages: node:24 (LTS) build with npm ci and the build, slim runtime with production dependencies', () => {
+    expect(from).toEqual(['FROM node:24-bookworm AS build', 'FROM node:24-bookworm-slim AS runtime']);
     const build = lines.slice(lines.indexOf(from[0]), lines.indexOf(from[1]));
     const runtime = lines.slice(lines.indexOf(from[1]));
     expect(build.some((l) => /^RUN npm ci\b/.test(l))).toBe(true);

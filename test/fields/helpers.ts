@@ -1,13 +1,11 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import { catalogFor } from '../../src/fields';
 import type { EventView, FieldValue } from '../../src/fields/types';
-
-export const CONFORMANCE = path.resolve(__dirname, '../../../shared/conformance');
+import { conformancePath } from '../support/conformance-data';
 
 /** Read every JSON document of a conformance trace (one per line). */
 export function readTrace(name: string): any[] {
-  const text = fs.readFileSync(path.join(CONFORMANCE, 'falco-legacy/traces', name), 'utf8');
+  const text = fs.readFileSync(conformancePath('falco-legacy/traces', name), 'utf8');
   return text
     .split('\n')
     .filter((l) => l.trim().length > 0)
@@ -17,7 +15,7 @@ export function readTrace(name: string): any[] {
 /** Read the raw lines of a conformance file. */
 export function readLines(rel: string): string[] {
   return fs
-    .readFileSync(path.join(CONFORMANCE, rel), 'utf8')
+    .readFileSync(conformancePath(rel), 'utf8')
     .split('\n')
     .filter((l) => l.trim().length > 0);
 }

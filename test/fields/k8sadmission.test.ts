@@ -1,10 +1,11 @@
 import { catalogFor } from '../../src/fields';
+import { describeWithConformance } from '../support/conformance-data';
 import { ex, readLines } from './helpers';
 
 const SRC = 'k8s_admission';
 const kar = (name: string, obj: unknown, arg?: string) => ex(name, obj, arg, SRC);
 
-describe('kar.* on a real kube-audit-rest log', () => {
+describeWithConformance('kar.* on a real kube-audit-rest log', () => {
   const docs = readLines('admission/kube-audit-rest.log')
     .slice(0, 3)
     .map((l) => JSON.parse(l));

@@ -1,7 +1,8 @@
 import { catalogFor, renderForOutput } from '../../src/fields';
+import { describeWithConformance } from '../support/conformance-data';
 import { ex, readTrace, view } from './helpers';
 
-describe('falco-legacy traces', () => {
+describeWithConformance('falco-legacy traces', () => {
   test('create_nginx_pod_privileged', () => {
     const [e] = readTrace('create_nginx_pod_privileged.json');
     expect(ex('ka.auditid', e)).toEqual(['a362d22b-db3c-4590-9505-23782f12925f']);

@@ -4,7 +4,7 @@
  * log in ../shared, validates against the published schemas (docs/schemas/)
  * in each format and with each include_event setting.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import type { IncludeEvent } from '../../src/engine/alert-context';
@@ -16,6 +16,7 @@ import type { EventView } from '../../src/fields/types';
 import { formatAlert, type FormattableAlert } from '../../src/sinks/formats';
 import { OVERRIDES } from '../rules/cases';
 import { caseAlerts, errorsOf, outgoing, rulesetWith, validators } from './helpers';
+import { conformanceDir, describeWithConformance } from '../support/conformance-data';
 
 const v = validators();
 const INCLUDES: IncludeEvent[] = ['none', 'metadata', 'full'];
@@ -117,11 +118,9 @@ describe("the default correlation rules on their test events (rules/tests/)", ()
   });
 });
 
-const SHARED = resolve(__dirname, '../../../shared/conformance');
-const describeShared = existsSync(SHARED) ? describe : describe.skip;
-if (!existsSync(SHARED)) console.warn(`skipped: ../shared/conformance not found (${SHARED})`);
+const SHARED = conformanceDir();
 
-describeShared('real events in ../shared/conformance', () => {
+describeWithConformance('real events in ../shared/conformance', () => {
   test("Falco's k8s_audit traces with the upstream k8s_audit rules: every alert validates", () => {
     const { ruleset, diagnostics } = loadRuleset([join(SHARED, 'upstream-latest/k8s_audit_rules.yaml')], { ruleMatching: 'all', hostname: 'kestrel-test' });
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

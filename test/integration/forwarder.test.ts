@@ -10,6 +10,7 @@ import type { Admin } from 'kafkajs';
 import {
   auditEvents, baseConfig, brokers, createTopics, expectedAlerts, kafka, produce, readTopic, ROOT, startConsume, stopConsume, tmpDir, waitFor, writeConfig,
 } from '../pipeline/kafka-helpers';
+import { conformancePath, testWithConformance } from '../support/conformance-data';
 
 function post(port: number, path: string, body: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -87,11 +88,11 @@ test('serve in forwarder mode: 200 only once the events are on the topic', async
   }
 }, 60_000);
 
-test('consume with source k8s_admission: kube-audit-rest AdmissionReviews on a topic raise kar.* alerts', async () => {
+testWithConformance('consume with source k8s_admission: kube-audit-rest AdmissionReviews on a topic raise kar.* alerts', async () => {
   const id = randomUUID().slice(0, 8);
   await createTopics(admin, { [`in-${id}`]: 1, [`out-${id}`]: 1, [`dlq-${id}`]: 1 });
   const dir = tmpDir();
-  const rules = join(ROOT, '../shared/conformance/admission/k8s_admission_rules.yaml');
+  const rules = conformancePath('admission/k8s_admission_rules.yaml');
   const review = (uid: string, user: string) => JSON.stringify({
     kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1', requestReceivedTimestamp: '2026-11-02T10:00:00.000000Z',
     request: {

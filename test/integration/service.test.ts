@@ -221,3 +221,51 @@ test('every output chooses its payload: Falco JSON, OCSF and ECS of the same ale
   expect(ocsf.map((f) => f.evidences[0].actor.user.name)).toEqual(expected.map((a) => userOf(a.output_fields['ka.auditid'])));
   expect(ecs.map((e) => e.user?.name)).toEqual(expected.map((a) => userOf(a.output_fields['ka.auditid'])));
 }, T);
+
+test('a webhook with a spool answers 200 while its output is down, keeps the requests across a restart, delivers them all once the output is back, and answers 503 when full', async () => {
+  const dir = tmpDir();
+  const spool = join(dir, 'spool');
+  const events = auditEvents(1);
+  const expected = expectedAlerts(events, dir);
+  let down = true;
+  const sidekick = await recordingServer(() => (down ? 503 : 200));
+  const doc = {
+    inputs: [{ type: 'webhook', name: 'apiserver', host: '127.0.0.1', port: 0, spool: { path: spool, max_bytes: 1_048_576 } }],
+    outputs: [{ type: 'http', name: 'sidekick', url: `http://127.0.0.1:${sidekick.port}/`, breaker: { reset_timeout_ms: 300, volume_threshold: 1 } }],
+    metrics: { host: '127.0.0.1', port: 0 },
+  };
+  let svc = await Service.start(config(dir, doc), { logger: silent });
+  try {
+    const r = await postJson(svc.ports.inputs.apiserver, eventList(events));
+    expect([r.status, JSON.parse(r.body)]).toEqual([200, { events: events.length, alerts: 0 }]);
+    const m = (await httpGet(svc.ports.metrics!, '/metrics')).body;
+    expect(metric(m, 'kestrel_spool_requests', { input: 'apiserver' })).toBe(1);
+    await waitFor('the output refusing', () => sidekick.requests.length > 0, 30_000);
+  } finally {
+    await svc.stop(1_000); // the output is still down: the spooled request stays undelivered
+  }
+  expect(sidekick.bodies).toEqual([]);
+
+  down = false;
+  svc = await Service.start(config(dir, doc), { logger: silent });
+  try {
+    await waitFor('every alert after the restart', () => new Set(sidekick.bodies).size === expected.length, 60_000);
+    expect(sorted([...new Set(sidekick.bodies)])).toEqual(sorted(expected));
+    await waitFor('an empty spool', async () => metric((await httpGet(svc.ports.metrics!, '/metrics')).body, 'kestrel_spool_requests', { input: 'apiserver' }) === 0, 30_000);
+  } finally {
+    await svc.stop();
+  }
+
+  // Full: more undelivered bytes than max_bytes.
+  down = true;
+  svc = await Service.start(config(dir, { ...doc, inputs: [{ ...doc.inputs[0], spool: { path: join(dir, 'small'), max_bytes: 4_096 } }] }), { logger: silent });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await postJson(svc.ports.inputs.apiserver, eventList(events.slice(0, 2)))).status);
+    expect(statuses[0]).toBe(200);
+    expect(statuses).toContain(503);
+  } finally {
+    await svc.stop(1_000);
+    await sidekick.close();
+  }
+}, T);

@@ -3,7 +3,7 @@
  * exit non-zero within shutdown_timeout_ms + 5 s; a busy port is a user error
  * (one line, exit 2), never "this is a bug".
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -77,3 +77,31 @@ describe('busy ports are user errors: one line, exit 2', () => {
     expect([r.status, r.stderr]).toEqual([2, `kestrel: config: metrics.port: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`]);
   });
 });
+
+test('unreachable brokers at start: said within seconds, retried with backoff, /readyz 503 starting; SIGTERM ends the wait (exit 0)', async () => {
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+  const port = (closed.address() as { port: number }).port;
+  await new Promise<void>((r) => closed.close(() => r())); // nothing listens there now
+  const file = writeConfig(tmpDir(), 'kestrel.yaml', {
+    inputs: [{ type: 'kafka', topics: ['audit'], group_id: 'g' }],
+    kafka: { brokers: [`127.0.0.1:${port}`], connection_timeout_ms: 500 },
+    rules: { paths: [RULES] },
+    outputs: [{ type: 'stdout' }],
+    metrics: { host: '127.0.0.1', port: 0 },
+  });
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/kestrel.js'), 'start', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+  const logs = () => err.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const started = Date.now();
+  await waitFor('the first retry line', () => logs().some((l) => l.msg === 'cannot reach the Kafka brokers; retrying'), 20_000);
+  expect(Date.now() - started).toBeLessThan(20_000);
+  const metricsPort = Number(logs().find((l) => l.msg === 'serving /metrics, /healthz, /readyz')!.port);
+  const ready = await httpGet(metricsPort, '/readyz');
+  expect([ready.status, JSON.parse(ready.body).reasons]).toEqual([503, ['starting']]);
+  proc.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(err.trim().split('\n').at(-1)).toBe('kestrel: stopped while waiting for the Kafka brokers');
+}, 60_000);

@@ -92,7 +92,7 @@ describe('kestrel serve over HTTP', () => {
       tags: ['exec', 'k8s'],
       time: '2026-11-02T09:15:04.936123000Z',
     });
-    expect(sink.received[0].origin).toEqual({ input: '/k8s-audit' });
+    expect(sink.received[0].origin).toEqual({ input: 'webhook' });
   });
 
   test('a single audit Event is accepted too', async () => {

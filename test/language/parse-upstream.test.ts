@@ -7,8 +7,9 @@ import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { ConditionNode } from '../../src/language/ast';
 import { ParseError, parseCondition } from '../../src/language/parser';
+import { conformanceDir, describeWithConformance } from '../support/conformance-data';
 
-const CONFORMANCE = path.resolve(__dirname, '../../../shared/conformance');
+const CONFORMANCE = conformanceDir();
 const DIRS = ['upstream-latest', 'falco-legacy/rules'];
 
 /** Conditions per file (path relative to the conformance folder), as observed. */
@@ -91,10 +92,10 @@ function checkSpans(node: ConditionNode | object, text: string, problems: string
   }
 }
 
-const files = DIRS.flatMap((d) => yamlFiles(path.join(CONFORMANCE, d))).sort();
-const conditions = files.flatMap(collect);
+describeWithConformance('upstream Falco rule files', () => {
+  const files = DIRS.flatMap((d) => yamlFiles(path.join(CONFORMANCE, d))).sort();
+  const conditions = files.flatMap(collect);
 
-describe('upstream Falco rule files', () => {
   test('every file is read and yields the expected number of conditions', () => {
     const counts: Record<string, number> = {};
     for (const f of files) counts[path.relative(CONFORMANCE, f)] = 0;
