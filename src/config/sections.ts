@@ -105,7 +105,19 @@ export function kafkaInput(s: Section, name: string, ctx: ReadContext): KafkaInp
     format: s.oneOf('format', PAYLOAD_FORMATS, 'auto'),
     source: s.oneOf('source', EVENT_SOURCES, 'k8s_audit'),
     fields: s.stringMap('fields'),
+    ...aksCategoriesOf(s),
   };
+}
+
+const AKS_CATEGORIES = ['kube-audit', 'kube-audit-admin'];
+
+/** AKS diagnostic records: which categories are read (both by default; duplicates are dropped by auditID). */
+function aksCategoriesOf(s: Section): { aksCategories?: string[] } {
+  const list = s.optionalStringList('aks_categories');
+  if (!list) return {};
+  const bad = list.find((c) => !AKS_CATEGORIES.includes(c));
+  if (bad) throw new ConfigError(s.key('aks_categories'), `must list kube-audit and/or kube-audit-admin, got ${JSON.stringify(bad)}`);
+  return { aksCategories: list };
 }
 
 export function fileInput(s: Section, name: string, ctx: ReadContext): FileInputConfig {
@@ -117,6 +129,7 @@ export function fileInput(s: Section, name: string, ctx: ReadContext): FileInput
     format: s.oneOf('format', PAYLOAD_FORMATS, 'auto'),
     source: s.oneOf('source', EVENT_SOURCES, 'k8s_audit'),
     fields: s.stringMap('fields'),
+    ...aksCategoriesOf(s),
   };
 }
 

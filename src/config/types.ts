@@ -36,6 +36,8 @@ export interface KafkaInputConfig {
   source: EventSource;
   /** Static fields for alerts of events read by this input. */
   fields: Record<string, string>;
+  /** AKS diagnostic records: the categories read (default kube-audit and kube-audit-admin). */
+  aksCategories?: string[];
 }
 
 export interface WebhookPathConfig {
@@ -76,6 +78,7 @@ export interface FileInputConfig {
   format: PayloadFormat;
   source: EventSource;
   fields: Record<string, string>;
+  aksCategories?: string[];
 }
 
 export type InputConfig = KafkaInputConfig | WebhookInputConfig | FileInputConfig;

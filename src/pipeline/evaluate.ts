@@ -23,6 +23,8 @@ export interface JobSpec {
   fields?: Record<string, string>;
   /** Where payload `i` came from (alert headers, dead letters). */
   origin: (i: number) => AlertOrigin;
+  /** AKS diagnostic records: the categories read. */
+  aksCategories?: string[];
 }
 
 export interface EvaluatedJob extends JobOutput {
@@ -44,7 +46,7 @@ export class Evaluator {
   ) {}
 
   async run(worker: number, values: (Uint8Array | null)[], spec: JobSpec): Promise<EvaluatedJob> {
-    const res = await this.pool.run(worker, values, spec.format, spec.source);
+    const res = await this.pool.run(worker, values, spec.format, spec.source, spec.aksCategories);
     for (const s of res.seconds) this.metrics.evaluation.observe(s);
     this.metrics.events.inc({ input: spec.input }, res.events);
     let alerts: OutgoingAlert[];
@@ -60,7 +62,7 @@ export class Evaluator {
     }
     const letters: DeadLetter[] = res.rejects.map((r) => {
       this.metrics.rejected.inc({ input: spec.input });
-      return { value: r.value, reason: r.reason, origin: spec.origin(r.i) };
+      return { value: r.value, reason: r.reason, origin: originOf(spec, r) };
     });
     return { alerts, letters, events: res.events };
   }

@@ -83,7 +83,7 @@ export class FileInput {
     const letters = docs.flatMap((d) => (d.ok ? [] : [{ value: null, reason: d.reason, origin: { input: name, line: d.line } }]));
     for (const _ of letters) metrics.rejected.inc({ input: name });
     const out = await evaluator.run(evaluator.pool.nextWorker(), good.map((d) => Buffer.from(d.text)), {
-      input: name, format: this.cfg.format, source: this.cfg.source, fields: Object.keys(this.cfg.fields).length ? this.cfg.fields : undefined,
+      input: name, format: this.cfg.format, source: this.cfg.source, aksCategories: this.cfg.aksCategories, fields: Object.keys(this.cfg.fields).length ? this.cfg.fields : undefined,
       origin: (i) => ({ input: name, line: good[i].line }),
     });
     await outputs.deliver({ alerts: out.alerts, letters: [...letters, ...out.letters] });

@@ -251,7 +251,7 @@ export class KafkaInput {
     this.deps.metrics.received.inc({ input: this.cfg.name }, msgs.length);
     this.deps.metrics.queueDepth.inc({ worker: String(worker) }, msgs.length);
     const run = this.deps.evaluator.run(worker, msgs.map((m) => m.value), {
-      input: this.cfg.name, format: this.cfg.format, source: this.cfg.source, fields: Object.keys(this.cfg.fields).length ? this.cfg.fields : undefined, origin: (i) => ({ topic, partition, offset: offsets[i] }),
+      input: this.cfg.name, format: this.cfg.format, source: this.cfg.source, aksCategories: this.cfg.aksCategories, fields: Object.keys(this.cfg.fields).length ? this.cfg.fields : undefined, origin: (i) => ({ topic, partition, offset: offsets[i] }),
     });
     const p = this.finish(ps, job, run).finally(() => {
       this.pool.release(worker, msgs.length, bytes);

@@ -171,7 +171,7 @@ export class WorkerPool {
   }
 
   /** Decode and evaluate raw payloads on worker `w` (copied into one transferred buffer). */
-  run(w: number, values: (Uint8Array | null)[], format: PayloadFormat, source: string): Promise<JobResult> {
+  run(w: number, values: (Uint8Array | null)[], format: PayloadFormat, source: string, aksCategories?: string[]): Promise<JobResult> {
     const lengths = new Int32Array(values.length);
     let total = 0;
     values.forEach((v, i) => {
@@ -187,7 +187,7 @@ export class WorkerPool {
     }
     const slot = this.slots[w];
     const id = this.nextId++;
-    const job: JobRequest = { id, buf: bytes.buffer, lengths, format, source };
+    const job: JobRequest = { id, buf: bytes.buffer, lengths, format, source, aksCategories };
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('worker pool closed'));
       slot.pending.set(id, { resolve, reject });

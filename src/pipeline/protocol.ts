@@ -33,6 +33,8 @@ export interface JobRequest {
   /** How each payload is wrapped, and the event source it carries. */
   format: PayloadFormat;
   source: string;
+  /** AKS diagnostic records: the categories read. */
+  aksCategories?: string[];
 }
 
 /** Hot reload: swap to a ruleset built from these files (already validated by the main thread). */
@@ -55,6 +57,8 @@ export interface AlertOut {
 
 export interface RejectOut {
   i: number;
+  /** A bad record inside a message of many (the message's good records were evaluated). */
+  record?: number;
   reason: string;
   /** The original bytes, for the dead-letter topic (null for a null Kafka value). */
   value: Uint8Array | null;

@@ -34,7 +34,7 @@ if (!initial.ruleset) {
     const alerts: AlertOut[] = [];
     const rejects: RejectOut[] = [];
     const seconds = new Float64Array(job.lengths.length);
-    const envelope = { format: job.format, source: job.source, hostname: init.hostname, maxBytes: init.maxEventBytes };
+    const envelope = { format: job.format, source: job.source, hostname: init.hostname, maxBytes: init.maxEventBytes, aksCategories: job.aksCategories, partialRecords: true };
     let events = 0;
     let pos = 0;
     for (let i = 0; i < job.lengths.length; i++) {
@@ -50,6 +50,8 @@ if (!initial.ruleset) {
       if (!decoded.ok) {
         rejects.push({ i, reason: decoded.reason, value: bytes.slice() });
       } else {
+        // A message of many records: its bad ones are dead letters (with their index), the good ones evaluated.
+        for (const r of decoded.rejected ?? []) rejects.push({ i, record: r.recordIndex, reason: r.reason, value: bytes.slice() });
         for (const ev of decoded.events) {
           events++;
           const raised = rs.evaluate({ ...ev, num: ++num });

@@ -269,3 +269,29 @@ test('a webhook with a spool answers 200 while its output is down, keeps the req
     await sidekick.close();
   }
 }, T);
+
+test('a managed-cluster envelope through the service: AKS records of the chosen category are evaluated, a cut record is a dead letter with its index', async () => {
+  const dir = tmpDir();
+  const [event] = auditEvents(1).slice(1, 2); // the exec event: one alert
+  const expected = expectedAlerts([event], dir);
+  expect(expected).toHaveLength(1);
+  const record = (category: string, log: string) => ({ category, operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read', properties: { log } });
+  const message = { records: [record('kube-audit', event), record('kube-audit-admin', event), record('kube-audit', event.slice(0, 40))] };
+  writeFileSync(join(dir, 'aks.jsonl'), JSON.stringify(message) + '\n');
+  const archive = join(dir, 'alerts.jsonl');
+  const svc = await Service.start(config(dir, {
+    inputs: [{ type: 'file', path: join(dir, 'aks.jsonl'), format: 'aks', aks_categories: ['kube-audit'] }],
+    outputs: [{ type: 'file', path: archive }],
+    metrics: { host: '127.0.0.1', port: 0 },
+  }), { logger: silent });
+  try {
+    await svc.inputsFinished;
+    await waitFor('the alert', () => fileLines(archive).length === 1, 30_000);
+    expect(fileLines(archive)).toEqual(expected);
+    const m = (await httpGet(svc.ports.metrics!, '/metrics')).body;
+    expect(metric(m, 'kestrel_dead_letters_unrouted_total', { input: 'file' })).toBe(1);
+    expect(metric(m, 'kestrel_events_total', { input: 'file' })).toBe(1);
+  } finally {
+    await svc.stop();
+  }
+}, T);
