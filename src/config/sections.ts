@@ -345,4 +345,9 @@ export function logLevelOf(s: Section, k: string, ctx: ReadContext): LogLevel {
 export const defaultWorkers = (): number => Math.max(1, cpus().length);
 export const defaultHostname = (): string => osHostname();
 /** Stable across restarts of one consumer, unique per consumer host (exactly_once). */
-export const defaultTransactionalId = (groupId: string): string => `kestrel-${groupId}-${osHostname()}`;
+/**
+ * The prefix of exactly_once's transactional ids (one producer per input
+ * partition: PREFIX-topic-partition). It must be the same on every member of
+ * the group and across restarts, so a partition's new owner fences the old one.
+ */
+export const defaultTransactionalId = (groupId: string): string => `kestrel-${groupId}`;

@@ -274,7 +274,11 @@ export class KafkaInput {
         if (point !== undefined) ps.tracker.committed = point;
       }
     } catch (e) {
-      if (e instanceof Aborted) return;
+      // Aborted by shutdown, or fenced (the partition moved): the new owner re-reads it.
+      if (e instanceof Aborted) {
+        if (ps.revoked) this.draining.delete(ps);
+        return;
+      }
       this.fail(e as Error);
     }
   }

@@ -22,7 +22,8 @@ import { alertFilter } from './selection';
 export class OutputSetupError extends Error {}
 
 /** The payload each sink sends is `OutgoingAlert.json`: rewrite it for the output's format. */
-function renderer(cfg: OutputConfig): ((a: OutgoingAlert) => OutgoingAlert) | undefined {
+/** The payload rewrite of an output's format (undefined: the worker's Falco JSON as it is). */
+export function renderer(cfg: OutputConfig): ((a: OutgoingAlert) => OutgoingAlert) | undefined {
   // Falco JSON as the worker made it, and text on streams (the stream sinks print it), need no rewrite.
   if (cfg.format === 'json' && cfg.includeEvent === 'none') return undefined;
   if (cfg.format === 'text' && (cfg.type === 'stdout' || cfg.type === 'file')) return undefined;

@@ -29,7 +29,7 @@ import { KafkaInput } from './kafka-input';
 import { buildOutput, contextFor, OutputSetupError } from './output-factory';
 import { OutputSet, type Output } from './outputs';
 import { WorkerPool } from './pool';
-import { Transactor } from './transactor';
+import { kafkaPartitionProducers, reportingAssignments, Transactor } from './transactor';
 import { SpoolOpenError, WebhookInput } from './webhook-input';
 
 /** Why the service did not start: one line for the user and the exit code (0 stopped by a signal, 1 rules, 2 configuration/environment). */
@@ -84,6 +84,7 @@ export class Service {
   private pool: WorkerPool | undefined;
   private outputs: OutputSet | undefined;
   private transactor: Transactor | undefined;
+  private txProducers: ReturnType<typeof kafkaPartitionProducers> | undefined;
   private readonly inputs: Input[] = [];
   private http: HttpServer | undefined;
   private holder!: RulesetHolder;
@@ -273,9 +274,13 @@ export class Service {
     if (eos) {
       const out = kafkaOutputs[0];
       if (!out || kafkaOutputs.length > 1 || cfg.inputs.some((i) => i.type !== 'kafka')) throw new StartupFailure('config: delivery.guarantee: exactly_once needs exactly one kafka output and only kafka inputs', 2);
-      const txProducer = await this.producer({ transactionalId: cfg.delivery.transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000 });
       const groupId = (cfg.inputs[0] as Extract<InputConfig, { type: 'kafka' }>).groupId;
-      this.transactor = new Transactor(txProducer, groupId, out, cfg.deadLetters?.topic, this.outputs, this.metrics, out.breaker);
+      // One transactional producer per input partition, made on first use (transactor.ts).
+      this.txProducers = kafkaPartitionProducers(this.kafka!, groupId, { transactionTimeout: 60_000 });
+      // The default id names the host (config/sections.ts), but a partition's next owner must use the same
+      // transactional id to fence the previous one: the default prefix is the group's, the same on every member.
+      const prefix = cfg.delivery.transactionalId;
+      this.transactor = new Transactor({ groupId, prefix, output: out, dlqTopic: cfg.deadLetters?.topic, outputs: this.outputs, metrics: this.metrics, breaker: out.breaker, producers: this.txProducers, logger: this.logger });
       this.watch(out.name, this.transactor.breaker);
     }
   }
@@ -293,11 +298,17 @@ export class Service {
     };
   }
 
+  /** exactly_once: the input's consumer reports its assignments, so revoked partitions' producers close. */
+  private transactorKafka(topics: string[]): Kafka {
+    const t = this.transactor;
+    return t ? reportingAssignments(this.kafka!, (a) => t.assigned(topics, a)) : this.kafka!;
+  }
+
   private makeInput(ic: InputConfig, evaluator: Evaluator, outputs: OutputSet): Input {
     const base = { evaluator, outputs, logger: this.logger, metrics: this.metrics };
     switch (ic.type) {
       case 'kafka':
-        return new KafkaInput(ic, { ...base, kafka: this.kafka!, transactor: this.transactor, commitIntervalMs: this.cfg.delivery.commitIntervalMs, metadataMaxAgeMs: this.cfg.kafka?.metadataMaxAgeMs });
+        return new KafkaInput(ic, { ...base, kafka: this.transactorKafka(ic.topics), transactor: this.transactor, commitIntervalMs: this.cfg.delivery.commitIntervalMs, metadataMaxAgeMs: this.cfg.kafka?.metadataMaxAgeMs });
       case 'webhook': {
         const key = `inputs.${ic.name}.tls`;
         const tls = ic.tls ? { cert: readPem(ic.tls.certFile, `${key}.cert_file`), key: readPem(ic.tls.keyFile, `${key}.key_file`), clientCa: ic.tls.clientCaFile ? readPem(ic.tls.clientCaFile, `${key}.client_ca_file`) : undefined } : undefined;
@@ -370,6 +381,7 @@ export class Service {
     for (const i of this.inputs) if (i instanceof KafkaInput) drained = (await i.stop(Date.now() + left())) && drained;
     await within(this.outputs?.close() ?? Promise.resolve(), left());
     await Promise.allSettled(this.producers.map((p) => within(p.disconnect(), left())));
+    await within(Promise.all([this.transactor?.close(), this.txProducers?.close()]), left());
     await this.pool?.close();
     await this.http?.close();
     if (this.started) this.logger.info({ drained }, 'stopped');

@@ -41,7 +41,7 @@ describe('servePreset', () => {
       engine: { ruleMatching: 'first', minPriority: 'Debug', workers: 1, maxInFlightMessages: 2000, maxInFlightBytes: 67108864, maxEventBytes: 16777216 },
       shaping: { fields: {} },
       outputs: [{ type: 'stdout', name: 'stdout', format: 'text', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER }],
-      delivery: { guarantee: 'at_least_once', commitIntervalMs: 200, transactionalId: `kestrel-kestrel-${hostname()}` },
+      delivery: { guarantee: 'at_least_once', commitIntervalMs: 200, transactionalId: 'kestrel-kestrel' },
       log: { level: 'info' },
       hostname: hostname(),
       shutdownTimeoutMs: 30000,

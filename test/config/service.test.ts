@@ -46,7 +46,7 @@ describe('service layout: defaults and values', () => {
       engine: { ruleMatching: 'first', minPriority: 'Debug', workers: Math.max(1, cpus().length), maxInFlightMessages: 2000, maxInFlightBytes: 67108864, maxEventBytes: 1048576 },
       shaping: { fields: {} },
       outputs: [{ type: 'kafka', name: 'kafka', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER, topic: 'alerts', key: 'rule' }],
-      delivery: { guarantee: 'at_least_once', commitIntervalMs: 200, transactionalId: `kestrel-kestrel-${hostname()}` },
+      delivery: { guarantee: 'at_least_once', commitIntervalMs: 200, transactionalId: 'kestrel-kestrel' },
       log: { level: 'info' },
       hostname: hostname(),
       shutdownTimeoutMs: 30000,
@@ -161,7 +161,7 @@ shutdown_timeout_ms: 5000
     const c = parse(MIN.replace('brokers: [k1:9092]', 'brokers: [k1:9092]\n  ssl: true').replace('topics: [audit]', 'topics: [audit]\n    group_id: grp') + 'metrics: {}\n');
     expect(c.kafka?.ssl).toEqual({ rejectUnauthorized: true });
     expect(c.metrics).toEqual({ host: '0.0.0.0', port: 9376 });
-    expect(c.delivery.transactionalId).toBe(`kestrel-grp-${hostname()}`);
+    expect(c.delivery.transactionalId).toBe('kestrel-grp');
     expect(parse(MIN.replace('paths: [rules/]', 'paths: [rules/]\n  watch: { enabled: false }')).rules).toEqual({ paths: ['/etc/kestrel/rules'] });
     expect(parse(MIN.replace('paths: [rules/]', 'paths: [rules/]\n  watch: {}')).rules.watch).toEqual({ debounceMs: 500 });
     expect(parse(MIN + 'metrics: { enabled: false }').metrics).toBeUndefined();
@@ -196,7 +196,7 @@ describe('service layout: environment overrides', () => {
     expect(c.outputs).toMatchObject([{ topic: 'eo' }]);
     expect(c.metrics).toEqual({ host: '0.0.0.0', port: 9100 });
     expect(c.log.level).toBe('warn');
-    expect(c.delivery.transactionalId).toBe(`kestrel-eg-${hostname()}`);
+    expect(c.delivery.transactionalId).toBe('kestrel-eg');
   });
 
   test('KESTREL_INPUT_TOPICS sets the topics of the one kafka input', () => {

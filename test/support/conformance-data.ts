@@ -7,7 +7,7 @@
  * KESTREL_REQUIRE_CONFORMANCE=1 so a missing folder fails instead of skipping.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 export const CONFORMANCE_DIR_VAR = 'KESTREL_CONFORMANCE_DIR';
 export const REQUIRE_CONFORMANCE_VAR = 'KESTREL_REQUIRE_CONFORMANCE';
@@ -32,8 +32,7 @@ let announced = false;
  * True when the folder is there. When it is not: throws if CI demands the
  * data, otherwise prints the skip line (once per test file) and returns false.
  */
-function conformancePresent(what: string): boolean {
-  const dir = conformanceDir();
+function conformancePresent(what: string, dir = conformanceDir()): boolean {
   if (existsSync(dir)) return true;
   if (process.env[REQUIRE_CONFORMANCE_VAR] === '1') {
     throw new Error(`'${what}' needs the conformance data (${REQUIRE_CONFORMANCE_VAR}=1) but ${dir} does not exist; set ${CONFORMANCE_DIR_VAR} to its folder`);
@@ -65,4 +64,13 @@ export function describeWithConformance(name: string, fn: () => void): void {
 export function testWithConformance(name: string, fn: jest.ProvidesCallback, timeout?: number): void {
   if (conformancePresent(name)) test(name, fn, timeout);
   else test.skip(name, () => undefined);
+}
+
+/**
+ * `describe` when `folder` (a part of the conformance data) exists, else
+ * `describe.skip` after the skip line (CI: an error). The suite's body still
+ * runs when skipped, so it must read the data only inside tests and hooks.
+ */
+export function describeIfConformance(folder: string): jest.Describe {
+  return conformancePresent(`the suites that read ${relative(conformanceDir(), folder) || '.'}`, folder) ? describe : describe.skip;
 }
