@@ -33,9 +33,12 @@ async function topics(admin: Admin, id: string, input: number): Promise<void> {
   await createTopics(admin, { [`in-${id}`]: input, [`out-${id}`]: 2, [`dlq-${id}`]: 1 });
 }
 
-/** Kafka in, Kafka out; exactly_once with a transactional id per member (a restarted member reuses its own). */
-const member = (bs: string[], id: string, guarantee: Guarantee, name: string) =>
-  kafkaService(bs, id, guarantee === 'exactly_once' ? { delivery: { guarantee, transactional_id: `tx-${id}-${name}` } } : {});
+/**
+ * Kafka in, Kafka out. exactly_once: every member uses the group's transactional-id
+ * prefix (the default, kestrel-<group_id>): one transactional id per input partition,
+ * so a partition's new owner fences its previous one.
+ */
+const member = (bs: string[], id: string, guarantee: Guarantee, _name: string) => kafkaService(bs, id, guarantee === 'exactly_once' ? { delivery: { guarantee } } : {});
 
 /** Two members of one group, each owning half of the input's partitions. */
 async function balancedPair(id: string, cfg: (name: string) => Record<string, unknown>, partitions: number): Promise<[Kestrel, Kestrel]> {
@@ -74,7 +77,7 @@ export async function sigkill(admin: Admin, guarantee: Guarantee): Promise<Tally
     a.proc.kill('SIGKILL');
     await a.exited;
     const sentAtKill = stream.sent;
-    const a2 = start(`a2-${id}`, cfg('a')); // same transactional id: fences the dead one's transaction
+    const a2 = start(`a2-${id}`, cfg('a'));
     await stream.done;
     await waitForAll('every oracle alert', () => values(out.records), expected, 60_000);
     const t = tally(expected, values(out.records));
