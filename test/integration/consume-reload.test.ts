@@ -63,4 +63,9 @@ test('SIGHUP reloads rules in every worker; a broken ruleset is rejected and the
   } finally {
     expect(await stopConsume(c)).toBe(0);
   }
+  // One log stream: every stderr line (reloads, rule errors, kafkajs's own lines) is a pino JSON object,
+  // and kafkajs's notices about its own defaults are not passed on.
+  const lines = c.stderr().split('\n').filter((l) => l !== '');
+  expect(lines.filter((l) => !l.startsWith('{'))).toEqual([]);
+  expect(lines.filter((l) => /partitioner|Limiting retries for the idempotent producer/i.test(l))).toEqual([]);
 }, 120_000);
