@@ -3,7 +3,7 @@
  * (jest.config.js ignores test/chaos/pending/) so CI stays green until the
  * fixes land in src/pipeline/. Run it with:
  *
- *   npx jest test/chaos/pending --testPathIgnorePatterns=/node_modules/
+ *   npx jest test/chaos/pending --selectProjects integration --testPathIgnorePatterns=/node_modules/
  *
  * A broker outage longer than kafkajs' retry budget (~10 s): kafkajs crashes
  * the consumer and restarts it itself, but its crash path first calls
