@@ -19,6 +19,12 @@ export interface LocalKafka {
    * write the class-data-sharing archive at exit.
    */
   stop(opts?: { graceful?: boolean }): Promise<void>;
+  /**
+   * Stops the JVM (SIGTERM, i.e. a controlled shutdown; graceful=false: SIGKILL, a crash)
+   * and starts it again on the same port and data dir after `downMs` (default 0); resolves
+   * once it answers describeCluster again, with how long the start took. `pid` is updated.
+   */
+  restart(opts?: { graceful?: boolean; downMs?: number }): Promise<{ ms: number }>;
   /** With `security: true`: the secured listeners, their users and the generated PEM files. */
   security?: LocalKafkaSecurity;
 }

@@ -9,6 +9,7 @@
  *   node scripts/kafka-local.js start --security   # also SASL_PLAINTEXT, SSL (mTLS), SASL_SSL
  *                                                  # listeners; details in .kafka-local/state.json
  *   node scripts/kafka-local.js stop    # npm run kafka:stop
+ *   node scripts/kafka-local.js restart # stop the JVM, start it again: same port, same data
  *   node scripts/kafka-local.js status
  *   node scripts/kafka-local.js topics create NAME[:PARTITIONS] ...   # npm run kafka:topics -- create ...
  *   node scripts/kafka-local.js topics list
@@ -16,7 +17,7 @@
  *
  * The CLI keeps its broker in .kafka-local/state.json (repo root, git-ignored).
  * Library use (jest global setup): `startLocalKafka({ quickJit, detached, timeoutMs })`
- * returns `{ brokers, pid, dir, logFile, version, startMs, stop({ graceful }) }` and does
+ * returns `{ brokers, pid, dir, logFile, version, startMs, stop({ graceful }), restart() }` and does
  * NOT touch the state file, so a test run never collides with a broker a developer
  * started by hand. Types: scripts/kafka-local.d.ts.
  *
@@ -513,18 +514,29 @@ async function waitUntilReady({ brokers, child, dir, timeoutMs }) {
  * write its class-data-sharing archive at exit.
  */
 async function stopBroker({ pid, dir, cdsDump }, { graceMs = cdsDump ? STOP_GRACE_MS * 2 : STOP_GRACE_MS, graceful = true } = {}) {
+  const clean = await killJvm({ pid, dir }, { graceMs, graceful: graceful || Boolean(cdsDump) });
+  if (cdsDump) promoteCdsArchive(cdsDump, clean);
+  removeDir(dir);
+}
+
+/**
+ * Ends the broker JVM and waits for it to be gone; the dir (data, logs) stays.
+ * graceful: SIGTERM (controlled shutdown), SIGKILL after graceMs; otherwise SIGKILL at once.
+ * Returns whether it stopped cleanly.
+ */
+async function killJvm({ pid, dir }, { graceMs = STOP_GRACE_MS, graceful = true } = {}) {
   let clean = true;
   if (pid && isAlive(pid) && isOurBroker(pid, dir)) {
     try {
-      process.kill(pid, graceful || cdsDump ? 'SIGTERM' : 'SIGKILL');
+      process.kill(pid, graceful ? 'SIGTERM' : 'SIGKILL');
     } catch {
       /* already gone */
     }
-    const deadline = Date.now() + (graceful || cdsDump ? graceMs : 2000);
+    const deadline = Date.now() + (graceful ? graceMs : 2000);
     while (isAlive(pid) && Date.now() < deadline) await sleep(100);
     if (isAlive(pid)) {
       clean = false;
-      if (graceful || cdsDump) log(`broker pid ${pid} did not stop within ${graceMs} ms, sending SIGKILL`);
+      if (graceful) log(`broker pid ${pid} did not stop within ${graceMs} ms, sending SIGKILL`);
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -534,8 +546,32 @@ async function stopBroker({ pid, dir, cdsDump }, { graceMs = cdsDump ? STOP_GRAC
       while (isAlive(pid) && Date.now() < killDeadline) await sleep(50);
     }
   }
-  if (cdsDump) promoteCdsArchive(cdsDump, clean);
-  removeDir(dir);
+  return clean;
+}
+
+/**
+ * Starts the broker JVM on an already formatted dir (its server.properties fixes the
+ * ports) and waits until it answers describeCluster. Used by the first start and by
+ * restart, which reuses the dir: same port, same data.
+ */
+async function launchBroker({ dir, brokers, detached, quickJit, cdsDump, timeoutMs }) {
+  const out = fs.openSync(path.join(dir, 'stdout.log'), 'a');
+  const child = spawn(javaBin(), [...jvmArgs(dir, { cdsDump, quickJit }), 'kafka.Kafka', path.join(dir, 'server.properties')], {
+    cwd: dir,
+    detached,
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  await new Promise((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  writeOwner(dir, child.pid, detached);
+  if (detached) child.unref();
+  return {
+    child,
+    ready: () => waitUntilReady({ brokers, child, dir, timeoutMs }),
+  };
 }
 
 /** Keeps a CDS archive the broker wrote at a clean exit; drops partial ones. */
@@ -612,7 +648,7 @@ function removeDir(dir) {
  * @param {number} [opts.timeoutMs=90000] readiness bound.
  * @param {boolean} [opts.quickJit=false] C1-only JIT: faster start, lower peak throughput
  *   (for short-lived test brokers; keep it off to benchmark against the broker).
- * @returns {Promise<{brokers: string, pid: number, dir: string, logFile: string, version: string, startMs: number, stop(): Promise<void>}>}
+ * @returns {Promise<{brokers: string, pid: number, dir: string, logFile: string, version: string, startMs: number, stop(): Promise<void>, restart(): Promise<{ms: number}>}>}
  */
 async function startLocalKafka(opts = {}) {
   const { detached = false, timeoutMs = DEFAULT_TIMEOUT_MS, quickJit = false, security = false } = opts;
@@ -647,23 +683,12 @@ async function startLocalKafka(opts = {}) {
       await formatStorage(dir, propsFile, scramArgs);
       debug(`storage formatted after ${Date.now() - started} ms`);
 
-      const out = fs.openSync(path.join(dir, 'stdout.log'), 'a');
       // Only the broker records a CDS archive (see cdsArgs), into a name unique to this run.
       cdsDump = cdsEnabled() && !fs.existsSync(CDS_ARCHIVE) ? path.join(LIB, `.kafka-cds-${path.basename(dir)}.jsa.tmp`) : undefined;
-      child = spawn(javaBin(), [...jvmArgs(dir, { cdsDump, quickJit }), 'kafka.Kafka', propsFile], {
-        cwd: dir,
-        detached,
-        stdio: ['ignore', out, out],
-      });
-      fs.closeSync(out);
-      await new Promise((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-      });
-      const pid = child.pid;
-      writeOwner(dir, pid, detached);
-      if (detached) child.unref();
-      else {
+      const launched = await launchBroker({ dir, brokers, detached, quickJit, cdsDump, timeoutMs });
+      child = launched.child;
+      let pid = child.pid;
+      if (!detached) {
         // Last resort if the caller dies without stop(): never leave a JVM behind.
         onExit = () => {
           try {
@@ -691,7 +716,7 @@ async function startLocalKafka(opts = {}) {
       const startMs = Date.now() - started;
       debug(`broker answered describeCluster after ${startMs} ms`);
       let stopped = null;
-      return {
+      const handle = {
         brokers,
         pid,
         dir,
@@ -715,7 +740,26 @@ async function startLocalKafka(opts = {}) {
           }
           return stopped;
         },
+        async restart({ graceful = true, downMs = 0 } = {}) {
+          if (stopped) throw new Error('restart() after stop()');
+          const clean = await killJvm({ pid, dir }, { graceful: graceful || Boolean(cdsDump) });
+          if (cdsDump) {
+            promoteCdsArchive(cdsDump, clean);
+            cdsDump = undefined;
+            handle.cdsDump = undefined;
+          }
+          child.unref();
+          if (downMs > 0) await sleep(downMs);
+          const t0 = Date.now();
+          const again = await launchBroker({ dir, brokers, detached, quickJit, timeoutMs });
+          child = again.child;
+          pid = child.pid;
+          handle.pid = pid;
+          await again.ready();
+          return { ms: Date.now() - t0 };
+        },
       };
+      return handle;
     } catch (err) {
       const logText = brokerLogTail(dir);
       lastError = new Error(`local Kafka ${version} failed to start: ${err.message}\n${logText}`);
@@ -789,6 +833,31 @@ async function cliStop() {
     release();
   }
   log(state ? `stopped (pid ${state.pid}), removed ${state.dir}` : 'no local broker recorded (nothing to stop)');
+}
+
+/**
+ * Stops the CLI's broker and starts it again on the same port and data dir (topics,
+ * offsets and transactions survive): what a rolling broker restart looks like to clients.
+ */
+async function cliRestart() {
+  const release = acquireLock('cli');
+  try {
+    const state = readState();
+    if (!state || !fs.existsSync(path.join(state.dir || '', 'server.properties'))) {
+      throw new Error('no local broker recorded (`npm run kafka:start` first)');
+    }
+    const clean = await killJvm(state);
+    if (state.cdsDump) promoteCdsArchive(state.cdsDump, clean);
+    const t0 = Date.now();
+    const { child, ready } = await launchBroker({ dir: state.dir, brokers: state.brokers, detached: true, quickJit: false, timeoutMs: DEFAULT_TIMEOUT_MS });
+    const next = { ...state, pid: child.pid, cdsDump: undefined, restartedAt: new Date().toISOString() };
+    fs.writeFileSync(STATE_FILE, `${JSON.stringify(next, null, 2)}\n`);
+    await ready();
+    log(`restarted in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid}, same port and data)`);
+    process.stdout.write(`${state.brokers}\n`);
+  } finally {
+    release();
+  }
 }
 
 function cliStatus() {
@@ -878,11 +947,12 @@ async function main(argv) {
   try {
     if (cmd === 'start') await cliStart(argv.includes('--security'));
     else if (cmd === 'stop') await cliStop();
+    else if (cmd === 'restart') await cliRestart();
     else if (cmd === 'status') cliStatus();
     else if (cmd === 'resolve') ensureLib();
     else if (cmd === 'topics') await cliTopics(argv.slice(1));
     else {
-      process.stderr.write('usage: node scripts/kafka-local.js start [--security]|stop|status|resolve|topics\n');
+      process.stderr.write('usage: node scripts/kafka-local.js start [--security]|stop|restart|status|resolve|topics\n');
       process.exitCode = 2;
     }
   } catch (err) {

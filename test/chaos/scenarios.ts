@@ -1,0 +1,300 @@
+/**
+ * The chaos scenarios, each a function that injects one fault mid-stream and
+ * returns its tally against the oracle (`kestrel run --json` over the same
+ * events) after printing its figure line. test/chaos/chaos.test.ts asserts on
+ * them; test/chaos/pending/ holds variants that expose a known defect.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CompressionTypes, type Admin } from 'kafkajs';
+import { startLocalKafka, type LocalKafka } from '../../scripts/kafka-local';
+import { auditEvents, brokers, createTopics, expectedAlerts, sleep, tmpDir, waitFor } from '../pipeline/kafka-helpers';
+import { client, collect, figure, kafkaService, startKestrel, stopKestrel, Stream, tally, topicSize, waitForAll, type Kestrel, type Msg, type Tally } from './harness';
+
+export type Guarantee = 'at_least_once' | 'exactly_once';
+
+const dir = tmpDir();
+const running: Kestrel[] = [];
+
+const start = (name: string, cfg: Record<string, unknown>) => {
+  const k = startKestrel(dir, name, cfg);
+  running.push(k);
+  return k;
+};
+
+/** SIGKILLs whatever a scenario left running (afterAll). */
+export const killAll = () => Promise.all(running.map((k) => stopKestrel(k, 'SIGKILL')));
+
+const keyed = (events: string[]): Msg[] => events.map((value, i) => ({ key: `k${i}`, value }));
+const values = (rs: { value: string }[]) => rs.map((r) => r.value);
+
+async function topics(admin: Admin, id: string, input: number): Promise<void> {
+  await createTopics(admin, { [`in-${id}`]: input, [`out-${id}`]: 2, [`dlq-${id}`]: 1 });
+}
+
+/**
+ * Kafka in, Kafka out. exactly_once: every member uses the group's transactional-id
+ * prefix (the default, kestrel-<group_id>): one transactional id per input partition,
+ * so a partition's new owner fences its previous one.
+ */
+const member = (bs: string[], id: string, guarantee: Guarantee, _name: string) => kafkaService(bs, id, guarantee === 'exactly_once' ? { delivery: { guarantee } } : {});
+
+/** Two members of one group, each owning half of the input's partitions. */
+async function balancedPair(id: string, cfg: (name: string) => Record<string, unknown>, partitions: number): Promise<[Kestrel, Kestrel]> {
+  const a = start(`a-${id}`, cfg('a'));
+  const b = start(`b-${id}`, cfg('b'));
+  await waitFor('both members assigned half the partitions', () => [a, b].every((k) => k.assigned(`in-${id}`).length === partitions / 2), 45_000);
+  return [a, b];
+}
+
+/** The last log lines of a process, short: for the message of a failed wait. */
+function logTail(k: Kestrel, n = 25): string {
+  return k
+    .logLines()
+    .slice(-n)
+    .map((l) => JSON.stringify({ level: l.level, msg: l.msg, err: l.err }))
+    .join('\n');
+}
+
+async function expectExit0(k: Kestrel): Promise<void> {
+  const code = await stopKestrel(k);
+  if (code !== 0) throw new Error(`${k.name} exited with ${code}:\n${k.stderr().slice(-2000)}`);
+}
+
+/** 1. SIGKILL of one of two consumers once a fifth of the alerts are out; restarted at once. */
+export async function sigkill(admin: Admin, guarantee: Guarantee): Promise<Tally> {
+  const id = randomUUID().slice(0, 8);
+  await topics(admin, id, 4);
+  const events = auditEvents(200); // 1,400 events
+  const expected = expectedAlerts(events, dir);
+  const cfg = (name: string) => member(brokers(), id, guarantee, name);
+  const out = await collect(brokers(), `out-${id}`, guarantee === 'exactly_once');
+  try {
+    const [a, b] = await balancedPair(id, cfg, 4);
+    const stream = new Stream(brokers(), `in-${id}`, keyed(events), { slice: 70, everyMs: 150 });
+    await waitFor('a fifth of the alerts', () => out.records.length >= expected.length / 5, 45_000);
+    a.proc.kill('SIGKILL');
+    await a.exited;
+    const sentAtKill = stream.sent;
+    const a2 = start(`a2-${id}`, cfg('a'));
+    await stream.done;
+    await waitForAll('every oracle alert', () => values(out.records), expected, 60_000);
+    const t = tally(expected, values(out.records));
+    figure(`sigkill ${guarantee}`, t, `killed after ${sentAtKill} of ${events.length} events`);
+    await expectExit0(b);
+    await expectExit0(a2);
+    return t;
+  } finally {
+    await out.stop();
+  }
+}
+
+export type BrokerFault = 'restart' | 'outage';
+
+/**
+ * 2. A dedicated broker (the shared one serves other test files) restarted with its
+ * data while events keep flowing, once a fifth of them are sent. `restart`: a
+ * controlled shutdown, back after 1 s (a rolling restart). `outage`: killed (SIGKILL)
+ * and back after 15 s, longer than the Kafka client's retry budget (~10 s).
+ */
+export async function brokerRestart(guarantee: Guarantee, fault: BrokerFault = 'restart'): Promise<Tally & { exits: number }> {
+  let broker: LocalKafka | undefined;
+  try {
+    broker = await startLocalKafka({ quickJit: true, timeoutMs: 60_000 });
+    const bs = [broker.brokers];
+    const own = client(bs).admin();
+    await own.connect();
+    const id = randomUUID().slice(0, 8);
+    await topics(own, id, 2);
+    await own.disconnect();
+    const events = auditEvents(150); // 1,050 events
+    const expected = expectedAlerts(events, dir);
+    const k = start(`restart-${id}`, member(bs, id, guarantee, 'a'));
+    await waitFor('joined', () => k.joins() > 0, 45_000);
+    const stream = new Stream(bs, `in-${id}`, keyed(events), { slice: 35, everyMs: 150 });
+    await waitFor('a fifth of the events sent', () => stream.sent >= events.length / 5, 60_000);
+    const at = stream.sent;
+    const { ms } = fault === 'restart' ? await broker.restart({ graceful: true, downMs: 1_000 }) : await broker.restart({ graceful: false, downMs: 15_000 });
+    const note = `${fault === 'restart' ? 'shutdown' : 'SIGKILL, 15 s down'} at ${at} events, back ${(ms / 1000).toFixed(1)} s after its start`;
+    await stream.done;
+    const out = await collect(bs, `out-${id}`, guarantee === 'exactly_once');
+    try {
+      try {
+        await waitForAll('every oracle alert', () => values(out.records), expected, 60_000);
+      } catch (e) {
+        const exit = k.proc.exitCode === null ? 'still running' : `exited with ${k.proc.exitCode}`;
+        throw new Error(`${(e as Error).message}: ${JSON.stringify(tally(expected, values(out.records)))}, Kestrel ${exit} (${note})\n${logTail(k)}`);
+      }
+      const t = tally(expected, values(out.records));
+      figure(`broker ${fault} ${guarantee}`, t, note);
+      await expectExit0(k);
+      return { ...t, exits: 0 };
+    } finally {
+      await out.stop();
+    }
+  } finally {
+    await broker?.stop({ graceful: false });
+  }
+}
+
+/** 3. A third member joins, stays 1.5 s and leaves (SIGTERM) again and again while the stream runs. */
+export async function rebalanceStorm(admin: Admin, guarantee: Guarantee): Promise<Tally & { visits: number }> {
+  const id = randomUUID().slice(0, 8);
+  await topics(admin, id, 6);
+  const events = auditEvents(250); // 1,750 events
+  const expected = expectedAlerts(events, dir);
+  const cfg = (name: string) => member(brokers(), id, guarantee, name);
+  const out = await collect(brokers(), `out-${id}`, guarantee === 'exactly_once');
+  try {
+    const [a, b] = await balancedPair(id, cfg, 6);
+    const stream = new Stream(brokers(), `in-${id}`, keyed(events), { slice: 50, everyMs: 400 }); // ~14 s of stream
+    let streaming = true;
+    void stream.done.finally(() => (streaming = false));
+    let visits = 0;
+    while (streaming) {
+      const c = start(`c${visits}-${id}`, cfg(`c${visits}`));
+      await waitFor('the third member joined', () => c.joins() > 0 || !streaming, 30_000);
+      await sleep(1_500);
+      await expectExit0(c); // SIGTERM: drains, commits, leaves the group
+      visits++;
+    }
+    await waitForAll('every oracle alert', () => values(out.records), expected, 60_000);
+    const t = tally(expected, values(out.records));
+    figure(`rebalance storm ${guarantee}`, t, `${visits} join/leave cycles`);
+    await expectExit0(a);
+    await expectExit0(b);
+    return { ...t, visits };
+  } finally {
+    await out.stop();
+  }
+}
+
+/** 4. The input topic holds batches of every codec, in turn; nothing becomes a dead letter. */
+export async function mixedCodecs(admin: Admin): Promise<Tally & { deadLetters: number }> {
+  const id = randomUUID().slice(0, 8);
+  await topics(admin, id, 2);
+  const events = auditEvents(150); // 1,050 events in 21 batches of 50, codecs in turn
+  const expected = expectedAlerts(events, dir);
+  const codecs = [CompressionTypes.GZIP, CompressionTypes.Snappy, CompressionTypes.LZ4, CompressionTypes.ZSTD];
+  await new Stream(brokers(), `in-${id}`, keyed(events), { slice: 50, everyMs: 0, compression: codecs }).done;
+  const k = start(`codecs-${id}`, kafkaService(brokers(), id));
+  const out = await collect(brokers(), `out-${id}`);
+  try {
+    await waitForAll('every oracle alert', () => values(out.records), expected, 60_000);
+    const t = tally(expected, values(out.records));
+    figure('mixed codecs at_least_once', t, 'gzip, snappy, lz4, zstd');
+    const deadLetters = await topicSize(brokers(), `dlq-${id}`);
+    await expectExit0(k);
+    return { ...t, deadLetters };
+  } finally {
+    await out.stop();
+  }
+}
+
+export interface PoisonResult extends Tally {
+  /** [value, kestrel.error, kestrel.source.topic] of every dead letter, sorted. */
+  letters: string[][];
+  /** The same for what was sent, with the reason each should carry. */
+  wanted: string[][];
+}
+
+/** 5. One poison message (alternately not JSON and not an audit event) after every 21st event. */
+export async function poisonMessages(admin: Admin): Promise<PoisonResult> {
+  const id = randomUUID().slice(0, 8);
+  await topics(admin, id, 2);
+  const events = auditEvents(150);
+  const expected = expectedAlerts(events, dir);
+  const poison = Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? `not json #${i}` : JSON.stringify({ kind: 'Pod', apiVersion: 'v1', metadata: { name: `p${i}` } })));
+  const messages: Msg[] = keyed(events).flatMap((m, i) => (i % 21 === 20 ? [m, { key: `p${i}`, value: poison[(i - 20) / 21] }] : [m]));
+  if (messages.length !== events.length + poison.length) throw new Error('poison interleaving is off');
+  const k = start(`poison-${id}`, kafkaService(brokers(), id));
+  const out = await collect(brokers(), `out-${id}`);
+  const dlq = await collect(brokers(), `dlq-${id}`);
+  try {
+    await new Stream(brokers(), `in-${id}`, messages, { slice: 100, everyMs: 100 }).done;
+    await waitForAll('every oracle alert', () => values(out.records), expected, 60_000);
+    await waitFor('every poison message in the dead-letter topic', () => dlq.records.length >= poison.length, 30_000);
+    await sleep(500);
+    const t = tally(expected, values(out.records));
+    figure('poison messages at_least_once', t, `${dlq.records.length} of ${poison.length} in the dead-letter topic`);
+    const reasonOf = (p: string) =>
+      p.startsWith('not json') ? `invalid JSON: Unexpected token 'o', "${p}" is not valid JSON` : 'not an audit event: kind "Pod" (expected "Event" or "EventList")';
+    await expectExit0(k);
+    return {
+      ...t,
+      letters: dlq.records.map((r) => [r.value, r.headers['kestrel.error'], r.headers['kestrel.source.topic']]).sort(),
+      wanted: poison.map((p) => [p, reasonOf(p), `in-${id}`]).sort(),
+    };
+  } finally {
+    await out.stop();
+    await dlq.stop();
+  }
+}
+
+/** An HTTP alert receiver: `answer` decides each response's status and delay. */
+async function receiver(answer: () => { status: number; delayMs: number }) {
+  const bodies: string[] = [];
+  let refused = 0;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const { status, delayMs } = answer();
+      setTimeout(() => {
+        if (status === 200) bodies.push(body);
+        else refused++;
+        res.writeHead(status).end();
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    bodies,
+    refused: () => refused,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** 6. Two HTTP outputs: one answering after 300 ms, one answering 503 for 5 s from its first request, then 200. */
+export async function slowAndDeadOutputs(admin: Admin): Promise<{ slow: Tally; dead: Tally; refused: number }> {
+  const id = randomUUID().slice(0, 8);
+  await topics(admin, id, 2);
+  const events = auditEvents(100); // 700 events
+  // The HTTP output posts each alert's JSON, the line `kestrel run --json` prints (compared parsed).
+  const canon = (bs: string[]) => bs.map((b) => JSON.stringify(JSON.parse(b)));
+  const expected = canon(expectedAlerts(events, dir));
+  const slow = await receiver(() => ({ status: 200, delayMs: 300 }));
+  let firstRequest = 0;
+  const dead = await receiver(() => {
+    firstRequest ||= Date.now();
+    return { status: Date.now() - firstRequest < 5_000 ? 503 : 200, delayMs: 0 };
+  });
+  try {
+    const k = start(`outputs-${id}`, {
+      ...kafkaService(brokers(), id),
+      outputs: [
+        { type: 'http', name: 'slow', url: slow.url, concurrency: 32, timeout_ms: 5_000 },
+        { type: 'http', name: 'dead', url: dead.url, concurrency: 32 },
+      ],
+    });
+    await new Stream(brokers(), `in-${id}`, keyed(events), { slice: 70, everyMs: 100 }).done;
+    await waitForAll('every alert on the dead output', () => canon(dead.bodies), expected, 90_000, 0);
+    await waitForAll('every alert on the slow output', () => canon(slow.bodies), expected, 60_000);
+    const s = tally(expected, canon(slow.bodies));
+    const d = tally(expected, canon(dead.bodies));
+    figure('slow http output at_least_once', s, '300 ms a request');
+    figure('dead http output at_least_once', d, `503 for 5 s, ${dead.refused()} requests refused`);
+    await expectExit0(k);
+    return { slow: s, dead: d, refused: dead.refused() };
+  } finally {
+    await slow.close();
+    await dead.close();
+  }
+}
