@@ -54,6 +54,7 @@ export class WebhookInput {
   private readonly log: Logger;
   private spool: Spool | undefined;
   private draining: Promise<void> = Promise.resolve();
+  private closing = false;
   /** Resolves with the cause when the spool's drain loop cannot go on. */
   readonly failed: Promise<Error>;
   private fail!: (e: Error) => void;
@@ -130,9 +131,8 @@ export class WebhookInput {
       input: name, format: 'event', source: batch.route.source, fields: batch.route.fields, origin: () => ({ input: name }),
     });
     if (out.letters.length > 0) {
-      const first = out.letters[0];
-      const which = docs.length > 1 ? `document ${docs.findIndex((d) => d === first.value || d.equals(Buffer.from(first.value ?? []))) + 1} of ${docs.length}: ` : '';
-      throw new WebhookRefusal(400, `${which}${first.reason}`);
+      const count = docs.length > 1 ? `${out.letters.length} of ${docs.length} documents refused: ` : '';
+      throw new WebhookRefusal(400, `${count}${out.letters[0].reason}`);
     }
     // Answer well before the sender gives up (kube-apiserver waits 30 s): half the request budget.
     const deadline = started + Math.max(1_000, Math.floor(this.cfg.requestTimeoutMs / 2));
@@ -187,8 +187,6 @@ export class WebhookInput {
     this.deps.metrics.spoolRequests.set({ input }, d.entries);
     this.deps.metrics.spoolOldest.set({ input }, d.oldestAgeMs / 1000);
   }
-
-  private closing = false;
 
   private async forward(batch: WebhookDelivery, topic: string): Promise<{ alerts: number }> {
     const docs = batch.documents;
