@@ -46,4 +46,10 @@ test('the docs have shell examples, and every one not run says why', () => {
   }
 });
 
+test('docs/rules.md shows rule tests, correlations and cost with runnable examples', () => {
+  const rules = BLOCKS.filter((b) => b.file === 'docs/rules.md' && b.skipReason === undefined);
+  expect(rules.length).toBeGreaterThanOrEqual(10);
+  expect(rules.filter((b) => b.expected !== undefined).length).toBeGreaterThanOrEqual(6);
+});
+
 describeDocBlocks((b) => b.skipReason === undefined && !b.needsKafka);
