@@ -53,6 +53,8 @@ interface PartState {
   tracker: PartitionTracker;
   pauses: Set<PauseReason>;
   revoked: boolean;
+  /** exactly_once: the transactor's assignment token when this assignment began (its jobs carry it). */
+  token?: number;
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -181,7 +183,7 @@ export class KafkaInput {
     const key = tpKey(topic, partition);
     let ps = this.parts.get(key);
     if (!ps) {
-      ps = { topic, partition, worker: this.pool.workerFor(topic, partition), tracker: new PartitionTracker(), pauses: new Set(), revoked: false };
+      ps = { topic, partition, worker: this.pool.workerFor(topic, partition), tracker: new PartitionTracker(), pauses: new Set(), revoked: false, token: this.deps.transactor?.token(topic, partition) };
       this.parts.set(key, ps);
       if (this.breakersOpen) this.pause(ps, 'breaker');
     }
@@ -192,8 +194,10 @@ export class KafkaInput {
 
   private onJoin(assignment: Record<string, number[]>): void {
     const now = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => tpKey(t, p))));
+    const { transactor } = this.deps;
     for (const [key, ps] of this.parts) {
-      if (now.has(key)) continue;
+      // exactly_once: a partition the transactor started over (it was fenced meanwhile) is a new assignment here too.
+      if (now.has(key) && (!transactor || transactor.token(ps.topic, ps.partition) === ps.token)) continue;
       ps.revoked = true;
       if (ps.pauses.size > 0) this.consumer.resume([{ topic: ps.topic, partitions: [ps.partition] }]);
       ps.pauses.clear();
@@ -287,7 +291,7 @@ export class KafkaInput {
     const { transactor, outputs } = this.deps;
     try {
       const out = await run;
-      if (transactor) await transactor.submit(out, topic, partition, job.last + 1);
+      if (transactor) await transactor.submit(out, topic, partition, job.last + 1, ps.token);
       else await outputs.deliver(out);
       ps.tracker.complete(job);
       if (transactor) {

@@ -17,7 +17,8 @@ import { makeAlert } from './helpers';
 /** What kafkajs' send rejects with when the broker answers a produce request with `type`: the retrier's bail wraps it. */
 function kafkajsError(type: string, retriable = false): Error {
   const proto = new KafkaJSProtocolError({ type, code: 45, retriable, message: `broker says ${type}` } as unknown as Error);
-  return new KafkaJSNonRetriableError(proto, { cause: proto } as never);
+  const Wrapper = KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error;
+  return new Wrapper(proto, { cause: proto });
 }
 
 class FakeProducer {
