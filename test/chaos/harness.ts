@@ -101,6 +101,15 @@ export class Stream {
     this.gate ??= new Promise((r) => (this.open = r));
   }
 
+  /** Resolves once a hold() has stopped the stream between slices (or the stream ended). */
+  async parked(): Promise<void> {
+    let ended = false;
+    void this.done.finally(() => (ended = true));
+    while (!ended && !this.waiting) await sleep(20);
+  }
+
+  private waiting = false;
+
   release(): void {
     this.open?.();
     this.gate = undefined;
@@ -112,7 +121,11 @@ export class Stream {
     await p.connect();
     try {
       for (let i = 0, n = 0; i < messages.length; i += slice, n++) {
-        while (this.gate) await this.gate;
+        while (this.gate) {
+          this.waiting = true;
+          await this.gate;
+          this.waiting = false;
+        }
         // A whole slice is one request; with several codecs each slice uses the next one.
         await p.send({ topic, acks: -1, messages: messages.slice(i, i + slice), compression: compression?.[n % compression.length] });
         this.sent = Math.min(messages.length, i + slice);

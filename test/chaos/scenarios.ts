@@ -5,8 +5,10 @@
  * them; test/chaos/pending/ holds variants that expose a known defect (none at present).
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CompressionCodecs, CompressionTypes, Partitioners, type Admin } from 'kafkajs';
 import { startLocalKafka, type LocalKafka } from '../../scripts/kafka-local';
@@ -93,20 +95,48 @@ export async function sigkill(admin: Admin, guarantee: Guarantee): Promise<Tally
 
 export type BrokerFault = 'restart' | 'outage';
 
+/** The service's log line when it replaced the outputs' producer (src/pipeline/service.ts). */
+const PRODUCER_RENEWED = 'Kafka producer lost its idempotence state on the brokers; replaced by a new producer, the send is retried';
+
+/**
+ * What a crash loses that the broker had acknowledged but not yet written to
+ * disk (acks from the page cache; a power or VM loss, not a process kill):
+ * the last record batch of a partition's log. Run while the broker is down;
+ * its indexes, producer-state snapshots and clean-shutdown marker go too, so
+ * it recovers the log as after a crash. Returns the records dropped.
+ */
+function dropLastBatch(dataDir: string, topic: string, partition: number): number {
+  const dir = join(dataDir, `${topic}-${partition}`);
+  const segment = join(dir, readdirSync(dir).filter((f) => f.endsWith('.log')).sort().at(-1)!);
+  const log = readFileSync(segment);
+  let last = -1;
+  for (let at = 0; at + 12 <= log.length && at + 12 + log.readInt32BE(at + 8) <= log.length; at += 12 + log.readInt32BE(at + 8)) last = at;
+  if (last < 0) return 0;
+  const records = log.readInt32BE(last + 57);
+  truncateSync(segment, last);
+  for (const f of readdirSync(dir)) if (/\.(index|timeindex|snapshot)$/.test(f)) rmSync(join(dir, f));
+  rmSync(join(dataDir, '.kafka_cleanshutdown'), { force: true });
+  return records;
+}
+
 /**
  * 2. A dedicated broker (the shared one serves other test files) restarted with its
  * data while events keep flowing, once a fifth of them are sent. `restart`: a
  * controlled shutdown, back after 1 s (a rolling restart). `outage`: killed (SIGKILL)
- * and back after 15 s, longer than the Kafka client's retry budget (~10 s).
+ * and back after 15 s, longer than the Kafka client's retry budget (~10 s), having lost
+ * the last batch of each output partition (what the broker had acknowledged from its page
+ * cache): the output's idempotent producer is then ahead of the broker's sequence numbers
+ * (OUT_OF_ORDER_SEQUENCE_NUMBER) and must be replaced once. The stream is held at the
+ * fault until the reader has every alert written so far, so the lost batches were read
+ * before they were lost; the tally counts those alerts once (the reader, its offsets out
+ * of range after the loss, reads the partitions again from the start).
  */
-/** The service's log line when it replaced the outputs' producer (src/pipeline/service.ts). */
-const PRODUCER_RENEWED = 'Kafka producer lost its idempotence state on the brokers; replaced by a new producer, the send is retried';
-
-export async function brokerRestart(guarantee: Guarantee, fault: BrokerFault = 'restart'): Promise<Tally & { exits: number; renewals: number }> {
+export async function brokerRestart(guarantee: Guarantee, fault: BrokerFault = 'restart'): Promise<Tally & { exits: number; renewals: number; lost: number }> {
   let broker: LocalKafka | undefined;
   try {
     broker = await startLocalKafka({ quickJit: true, timeoutMs: 60_000 });
-    const bs = [broker.brokers];
+    const b = broker;
+    const bs = [b.brokers];
     const own = client(bs).admin();
     await own.connect();
     const id = randomUUID().slice(0, 8);
@@ -116,25 +146,47 @@ export async function brokerRestart(guarantee: Guarantee, fault: BrokerFault = '
     const expected = expectedAlerts(events, dir);
     const k = start(`restart-${id}`, member(bs, id, guarantee, 'a'));
     await waitFor('joined', () => k.joins() > 0, 45_000);
+    const early = fault === 'outage' ? await collect(bs, `out-${id}`, guarantee === 'exactly_once') : undefined;
     const stream = new Stream(bs, `in-${id}`, keyed(events), { slice: 35, everyMs: 150 });
     await waitFor('a fifth of the events sent', () => stream.sent >= events.length / 5, 60_000);
-    const at = stream.sent;
-    const { ms } = fault === 'restart' ? await broker.restart({ graceful: true, downMs: 1_000 }) : await broker.restart({ graceful: false, downMs: 15_000 });
-    const note = `${fault === 'restart' ? 'shutdown' : 'SIGKILL, 15 s down'} at ${at} events, back ${(ms / 1000).toFixed(1)} s after its start`;
+    let before = new Set<string>();
+    let lost = 0;
+    let at = stream.sent;
+    if (early) {
+      stream.hold();
+      await stream.parked();
+      at = stream.sent;
+      await waitForAll('every alert of the events sent so far, read before the fault', () => values(early.records), expectedAlerts(events.slice(0, at), dir), 45_000, 500);
+      before = new Set(values(early.records));
+    }
+    const { ms } =
+      fault === 'restart'
+        ? await b.restart({ graceful: true, downMs: 1_000 })
+        : await b.restart({
+            graceful: false,
+            downMs: 15_000,
+            whileDown: () => {
+              lost = [0, 1].reduce((n, p) => n + dropLastBatch(join(b.dir, 'data'), `out-${id}`, p), 0);
+              stream.release();
+            },
+          });
+    const note = `${fault === 'restart' ? 'shutdown' : `SIGKILL, 15 s down, ${lost} acknowledged output records lost`} at ${at} events, back ${(ms / 1000).toFixed(1)} s after its start`;
     await stream.done;
-    const out = await collect(bs, `out-${id}`, guarantee === 'exactly_once');
+    const out = early ?? (await collect(bs, `out-${id}`, guarantee === 'exactly_once'));
+    // Alerts read before the fault count once, however often the reader read them.
+    const got = () => [...before, ...values(out.records).filter((v) => !before.has(v))];
     try {
       try {
-        await waitForAll('every oracle alert', () => values(out.records), expected, 60_000);
+        await waitForAll('every oracle alert', got, expected, 60_000);
       } catch (e) {
         const exit = k.proc.exitCode === null ? 'still running' : `exited with ${k.proc.exitCode}`;
-        throw new Error(`${(e as Error).message}: ${JSON.stringify(tally(expected, values(out.records)))}, Kestrel ${exit} (${note})\n${logTail(k)}`);
+        throw new Error(`${(e as Error).message}: ${JSON.stringify(tally(expected, got()))}, Kestrel ${exit} (${note})\n${logTail(k)}`);
       }
-      const t = tally(expected, values(out.records));
+      const t = tally(expected, got());
       const renewals = k.logLines().filter((l) => l.msg === PRODUCER_RENEWED).length;
       figure(`broker ${fault} ${guarantee}`, t, `${note}, ${renewals} producer renewal${renewals === 1 ? '' : 's'}`);
       await expectExit0(k);
-      return { ...t, exits: 0, renewals };
+      return { ...t, exits: 0, renewals, lost };
     } finally {
       await out.stop();
     }

@@ -10,7 +10,7 @@ import type { KafkaInputConfig } from '../../src/config/types';
 import { Metrics } from '../../src/observability/metrics';
 import type { EvaluatedJob, Evaluator } from '../../src/pipeline/evaluate';
 import { sliceJob } from '../../src/pipeline/job-slicer';
-import { KafkaInput } from '../../src/pipeline/kafka-input';
+import { KafkaInput, type KafkaInputDeps } from '../../src/pipeline/kafka-input';
 import { UNDECODABLE_BATCH_HEADER } from '../../src/sources/undecodable-batch';
 import type { OutputSet } from '../../src/pipeline/outputs';
 
@@ -168,8 +168,8 @@ describe('KafkaInput with a fake consumer', () => {
     let generation = 1;
     const submitted: [number, number | undefined][] = [];
     const transactor = { token: () => generation, submit: async (_o: unknown, _t: string, _p: number, next: number, token?: number) => void submitted.push([next, token]), idle: async () => {} };
-    const deps = (base as unknown as { deps: Record<string, unknown> }).deps;
-    const input = new KafkaInput(CFG, { ...(deps as never), kafka: { consumer: () => consumer } as never, transactor: transactor as never });
+    const deps = (base as unknown as { deps: object }).deps;
+    const input = new KafkaInput(CFG, { ...(deps as KafkaInputDeps), kafka: { consumer: () => consumer } as never, transactor: transactor as never });
     await input.start();
     consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0] } } });
     await consumer.eachBatch(batchOf([10, 11], []));
