@@ -37,7 +37,7 @@ export class Metrics {
   // outputs
   readonly outputAlerts = this.c('kestrel_output_alerts_total', 'Alerts delivered, by output', ['output']);
   readonly outputFailures = this.c('kestrel_output_failures_total', 'Failed deliveries (retried), by output', ['output']);
-  readonly producerRenewals = this.c('kestrel_producer_renewals_total', "Output producers replaced after the broker lost their idempotence state (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH), by the output whose send met it", ['output']);
+  readonly producerRenewals = this.c('kestrel_producer_renewals_total', "Output producers replaced after the broker lost their idempotence state (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH), by the output (or forwarding webhook input) whose send met it", ['output']);
   readonly breaker = this.g('kestrel_breaker_state', 'Circuit breaker state per output: 0 closed, 1 half-open, 2 open', ['output']);
   // Kafka inputs
   readonly commits = this.c('kestrel_commits_total', 'Offset commits (or exactly_once transactions)', ['result']);
