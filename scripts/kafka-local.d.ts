@@ -23,8 +23,9 @@ export interface LocalKafka {
    * Stops the JVM (SIGTERM, i.e. a controlled shutdown; graceful=false: SIGKILL, a crash)
    * and starts it again on the same port and data dir after `downMs` (default 0); resolves
    * once it answers describeCluster again, with how long the start took. `pid` is updated.
+   * `whileDown` runs once the JVM is gone, before the wait (tests: damage its data dir).
    */
-  restart(opts?: { graceful?: boolean; downMs?: number }): Promise<{ ms: number }>;
+  restart(opts?: { graceful?: boolean; downMs?: number; whileDown?: () => void | Promise<void> }): Promise<{ ms: number }>;
   /** With `security: true`: the secured listeners, their users and the generated PEM files. */
   security?: LocalKafkaSecurity;
 }

@@ -740,7 +740,7 @@ async function startLocalKafka(opts = {}) {
           }
           return stopped;
         },
-        async restart({ graceful = true, downMs = 0 } = {}) {
+        async restart({ graceful = true, downMs = 0, whileDown } = {}) {
           if (stopped) throw new Error('restart() after stop()');
           const clean = await killJvm({ pid, dir }, { graceful: graceful || Boolean(cdsDump) });
           if (cdsDump) {
@@ -749,6 +749,7 @@ async function startLocalKafka(opts = {}) {
             handle.cdsDump = undefined;
           }
           child.unref();
+          if (whileDown) await whileDown();
           if (downMs > 0) await sleep(downMs);
           const t0 = Date.now();
           const again = await launchBroker({ dir, brokers, detached, quickJit, timeoutMs });

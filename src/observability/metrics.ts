@@ -37,11 +37,14 @@ export class Metrics {
   // outputs
   readonly outputAlerts = this.c('kestrel_output_alerts_total', 'Alerts delivered, by output', ['output']);
   readonly outputFailures = this.c('kestrel_output_failures_total', 'Failed deliveries (retried), by output', ['output']);
+  readonly producerRenewals = this.c('kestrel_producer_renewals_total', "Output producers replaced after the broker lost their idempotence state (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH), by the output (or forwarding webhook input) whose send met it", ['output']);
   readonly breaker = this.g('kestrel_breaker_state', 'Circuit breaker state per output: 0 closed, 1 half-open, 2 open', ['output']);
   // Kafka inputs
   readonly commits = this.c('kestrel_commits_total', 'Offset commits (or exactly_once transactions)', ['result']);
   readonly lag = this.g('kestrel_consumer_lag', 'Messages between the last dispatched offset and the high watermark', ['topic', 'partition']);
   readonly paused = this.g('kestrel_paused_partitions', 'Assigned partitions currently paused');
+  readonly undecodableBatches = this.c('kestrel_undecodable_batches_total', 'Record batches that could not be decompressed or parsed (their partition is held)', ['topic', 'partition']);
+  readonly stalled = this.g('kestrel_partitions_stalled', 'Assigned partitions held at an undecodable record batch');
   readonly assigned = this.g('kestrel_assigned_partitions', 'Partitions assigned to this consumer');
   // workers and the process
   readonly queueDepth = this.g('kestrel_worker_queue_depth', 'Payloads in flight per rule worker (dispatched, not yet delivered)', ['worker']);

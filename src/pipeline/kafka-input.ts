@@ -28,6 +28,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaInputConfig } from '../config/types';
+import { UNDECODABLE_BATCH_HEADER, undecodableBatch, type UndecodableBatch } from '../sources/undecodable-batch';
 import type { Metrics } from '../observability/metrics';
 import type { Evaluator } from './evaluate';
 import { Aborted, type OutputSet } from './outputs';
@@ -44,7 +45,7 @@ const REJOIN_MS = 120_000;
 /** How long one batch may wait for a worker's budget before its partition is paused. */
 const BUDGET_WAIT_MS = 1000;
 
-type PauseReason = 'budget' | 'breaker';
+type PauseReason = 'budget' | 'breaker' | 'undecodable';
 
 interface PartState {
   topic: string;
@@ -53,6 +54,10 @@ interface PartState {
   tracker: PartitionTracker;
   pauses: Set<PauseReason>;
   revoked: boolean;
+  /** exactly_once: the transactor's assignment token when this assignment began (its jobs carry it). */
+  token?: number;
+  /** The undecodable record batch this partition is held at, if any. */
+  held?: UndecodableBatch;
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -106,7 +111,12 @@ export class KafkaInput {
   /** Why this input is not ready (empty when it is). */
   notReady(): string[] {
     if (this.stopping) return [`input ${this.cfg.name}: shutting down`];
-    return this.joined ? [] : [`input ${this.cfg.name}: not a member of consumer group ${this.cfg.groupId}`];
+    const reasons = this.joined ? [] : [`input ${this.cfg.name}: not a member of consumer group ${this.cfg.groupId}`];
+    for (const ps of this.parts.values()) {
+      const h = ps.held;
+      if (h) reasons.push(`input ${this.cfg.name}: partition ${ps.topic}[${ps.partition}] held at offset ${h.firstOffset}: undecodable record batch (offsets ${h.firstOffset}-${h.lastOffset}): ${h.reason}`);
+    }
+    return reasons;
   }
 
   /** An output breaker opened or every one closed: pause or resume every assigned partition. */
@@ -181,7 +191,7 @@ export class KafkaInput {
     const key = tpKey(topic, partition);
     let ps = this.parts.get(key);
     if (!ps) {
-      ps = { topic, partition, worker: this.pool.workerFor(topic, partition), tracker: new PartitionTracker(), pauses: new Set(), revoked: false };
+      ps = { topic, partition, worker: this.pool.workerFor(topic, partition), tracker: new PartitionTracker(), pauses: new Set(), revoked: false, token: this.deps.transactor?.token(topic, partition) };
       this.parts.set(key, ps);
       if (this.breakersOpen) this.pause(ps, 'breaker');
     }
@@ -192,8 +202,10 @@ export class KafkaInput {
 
   private onJoin(assignment: Record<string, number[]>): void {
     const now = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => tpKey(t, p))));
+    const { transactor } = this.deps;
     for (const [key, ps] of this.parts) {
-      if (now.has(key)) continue;
+      // exactly_once: a partition the transactor started over (it was fenced meanwhile) is a new assignment here too.
+      if (now.has(key) && (!transactor || transactor.token(ps.topic, ps.partition) === ps.token)) continue;
       ps.revoked = true;
       if (ps.pauses.size > 0) this.consumer.resume([{ topic: ps.topic, partitions: [ps.partition] }]);
       ps.pauses.clear();
@@ -221,8 +233,31 @@ export class KafkaInput {
 
   private updatePaused(): void {
     let n = 0;
-    for (const ps of this.parts.values()) if (ps.pauses.size > 0) n++;
+    let held = 0;
+    for (const ps of this.parts.values()) {
+      if (ps.pauses.size > 0) n++;
+      if (ps.held) held++;
+    }
     this.deps.metrics.paused.set(this.stopping ? this.parts.size : n);
+    this.deps.metrics.stalled.set(held);
+  }
+
+  /**
+   * An undecodable record batch: its partition is held (paused, never resumed
+   * by this process), reported once per batch (log, metrics, /readyz), and
+   * nothing at or after it is committed. Skipping it would lose its events
+   * without a trace of what they were; see docs/kafka.md.
+   */
+  private hold(ps: PartState, bad: UndecodableBatch): void {
+    if (ps.held?.firstOffset !== bad.firstOffset) {
+      ps.held = bad;
+      this.deps.metrics.undecodableBatches.inc({ topic: ps.topic, partition: String(ps.partition) });
+      this.log.error(
+        { topic: ps.topic, partition: ps.partition, offset: bad.firstOffset, lastOffset: bad.lastOffset, err: bad.reason },
+        'undecodable record batch: its partition is held at it (other partitions go on); nothing of it or after it is evaluated or committed',
+      );
+    }
+    if (!ps.pauses.has('undecodable')) this.pause(ps, 'undecodable');
   }
 
   private onRelease(w: number): void {
@@ -236,7 +271,9 @@ export class KafkaInput {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const ps = this.part(batch.topic, batch.partition);
-    const msgs = batch.messages;
+    // Marker records stand for a record batch kafkajs could not decode (sources/undecodable-batch.ts): stop before them.
+    const bad = batch.messages.findIndex((m) => m.headers?.[UNDECODABLE_BATCH_HEADER] !== undefined);
+    const msgs = bad < 0 ? batch.messages : batch.messages.slice(0, bad);
     const started = Date.now();
     let i = 0;
     while (i < msgs.length) {
@@ -261,6 +298,7 @@ export class KafkaInput {
       resolveOffset(job[n - 1].offset);
       i += n;
     }
+    if (bad >= 0 && i === msgs.length && !ps.revoked && !isStale()) this.hold(ps, undecodableBatch(batch.messages[bad].headers)!);
     if (ps.tracker.nextOffset !== undefined) this.deps.metrics.lag.set({ topic: ps.topic, partition: String(ps.partition) }, Math.max(0, Number(batch.highWatermark) - ps.tracker.nextOffset));
     await heartbeat();
   }
@@ -287,7 +325,7 @@ export class KafkaInput {
     const { transactor, outputs } = this.deps;
     try {
       const out = await run;
-      if (transactor) await transactor.submit(out, topic, partition, job.last + 1);
+      if (transactor) await transactor.submit(out, topic, partition, job.last + 1, ps.token);
       else await outputs.deliver(out);
       ps.tracker.complete(job);
       if (transactor) {

@@ -5,7 +5,7 @@
  * wrapped in one here.
  */
 import { readFileSync } from 'node:fs';
-import type { Producer } from 'kafkajs';
+import type { ProducerHandle } from '../sinks/renewable-producer';
 import type { OutputConfig } from '../config/types';
 import { contextNeeds, type IncludeEvent } from '../engine/alert-context';
 import { Breaker, BreakerSink } from '../sinks/breaker';
@@ -38,7 +38,7 @@ export function contextFor(outputs: readonly OutputConfig[], defaultMaxEventByte
   return needs;
 }
 
-function sinkFor(cfg: OutputConfig, producer: Producer | undefined): AlertSink {
+function sinkFor(cfg: OutputConfig, producer: ProducerHandle | undefined): AlertSink {
   const min = cfg.minPriority;
   switch (cfg.type) {
     case 'stdout':
@@ -65,7 +65,7 @@ function sinkFor(cfg: OutputConfig, producer: Producer | undefined): AlertSink {
   }
 }
 
-export function buildOutput(cfg: OutputConfig, producer: Producer | undefined): Output & { breaker: Breaker<never[], unknown> } {
+export function buildOutput(cfg: OutputConfig, producer: ProducerHandle | undefined): Output & { breaker: Breaker<never[], unknown> } {
   const sink = sinkFor(cfg, producer);
   const render = renderer(cfg);
   const guarded = sink instanceof HttpSink ? sink : new BreakerSink(sink, cfg.breaker);

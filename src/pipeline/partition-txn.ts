@@ -73,6 +73,8 @@ export class PartitionTxn {
     readonly partition: number,
     readonly transactionalId: string,
     private readonly producers: PartitionProducers,
+    /** The assignment token: a new one each time the partition is assigned to this process again. */
+    readonly generation = 0,
   ) {}
 
   get hasProducer(): boolean {

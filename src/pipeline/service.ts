@@ -10,7 +10,7 @@
  * it. The first SIGTERM/SIGINT drains and exits 0; a second exits at once.
  */
 import { readFileSync } from 'node:fs';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { InputConfig, ServiceConfig } from '../config/types';
 import { RulesetHolder } from '../engine/holder';
@@ -21,6 +21,7 @@ import { BREAKER_STATE_VALUE, Metrics } from '../observability/metrics';
 import { startHttpServer, type Health, type HttpServer, type Readiness } from '../observability/server';
 import { Breaker, type BreakerState } from '../sinks/breaker';
 import { KafkaDeadLetters, type DeadLetter } from '../sinks/kafka';
+import { RenewableProducer } from '../sinks/renewable-producer';
 import { kafkaClient } from '../sources/kafka';
 import { describeKafkaError } from '../sources/kafka-errors';
 import { Evaluator } from './evaluate';
@@ -80,7 +81,7 @@ export class Service {
   private stopping = false;
   private started = false;
   private kafka: Kafka | undefined;
-  private readonly producers: Producer[] = [];
+  private readonly producers: RenewableProducer[] = [];
   private pool: WorkerPool | undefined;
   private outputs: OutputSet | undefined;
   private transactor: Transactor | undefined;
@@ -247,8 +248,13 @@ export class Service {
     if (missing.length > 0) throw new StartupFailure(`topic${missing.length > 1 ? 's' : ''} not found on the brokers: ${missing.map(([k, t]) => `'${t}' (${k})`).join(', ')}; create ${missing.length > 1 ? 'them' : 'it'} first`, 2);
   }
 
-  private async producer(opts: Parameters<Kafka['producer']>[0]): Promise<Producer> {
-    const p = this.kafka!.producer({ allowAutoTopicCreation: false, metadataMaxAge: this.cfg.kafka?.metadataMaxAgeMs, ...opts });
+  /** The outputs' idempotent producer, renewed when the brokers lose its state (renewable-producer.ts). */
+  private async producer(opts: Parameters<Kafka['producer']>[0]): Promise<RenewableProducer> {
+    const make = () => this.kafka!.producer({ allowAutoTopicCreation: false, metadataMaxAge: this.cfg.kafka?.metadataMaxAgeMs, ...opts });
+    const p = new RenewableProducer(make, (n) => {
+      this.metrics.producerRenewals.inc({ output: n.sender });
+      this.logger.warn({ output: n.sender, err: n.cause, type: n.type, renewals: n.renewals }, 'Kafka producer lost its idempotence state on the brokers; replaced by a new producer, the send is retried');
+    });
     await p.connect();
     this.producers.push(p);
     return p;

@@ -13,6 +13,12 @@
  * owner to re-read. Other outputs (stdout, file, HTTP) are delivered at least
  * once, before the transaction that commits the offsets.
  *
+ * A job carries the assignment token of the partition when it was read
+ * (`token()`). A partition revoked and assigned back to this process while one
+ * of its jobs was still being evaluated gets a new token: the late job is
+ * dropped uncommitted (Fenced), as the new assignment re-reads its messages;
+ * committing it with the new producer would write its alerts twice.
+ *
  * The cost: one producer (its own broker connections) and one transaction
  * coordinator entry per partition this process was assigned. A revoked
  * partition's producer is closed once its queue has drained and no job came
@@ -61,6 +67,7 @@ export class Transactor {
   /** The output's payload format (OCSF, ECS, include_event), as for every other output. */
   private readonly render: ReturnType<typeof renderer>;
   private readonly lingerMs: number;
+  private generations = 0;
 
   constructor(private readonly o: TransactorOptions) {
     this.select = alertFilter(o.output);
@@ -70,9 +77,18 @@ export class Transactor {
     this.breaker = new Breaker(o.output.name, (st: PartitionTxn, batch: Queued[]) => this.transact(st, batch), { ...o.breaker, timeoutMs: false });
   }
 
-  /** Resolves once the job's alerts and offset are committed in its partition's transaction; rejects with Fenced when it was dropped. */
-  submit(out: JobOutput, topic: string, partition: number, next: number): Promise<void> {
+  /** The partition's current assignment token: a job read now is submitted with it. */
+  token(topic: string, partition: number): number {
+    return this.part(topic, partition).generation;
+  }
+
+  /**
+   * Resolves once the job's alerts and offset are committed in its partition's transaction; rejects with Fenced when it was dropped.
+   * `token` (from token() when the job was read): a job of an earlier assignment of the partition is dropped.
+   */
+  submit(out: JobOutput, topic: string, partition: number, next: number, token?: number): Promise<void> {
     const st = this.part(topic, partition);
+    if (token !== undefined && token !== st.generation) return Promise.reject(new Fenced(topic, partition, 'was assigned again since the job was read'));
     if (st.fenced) return Promise.reject(new Fenced(topic, partition, 'was fenced by its new owner'));
     if (st.revoked && !st.hasProducer) return Promise.reject(new Fenced(topic, partition, 'is no longer assigned'));
     return new Promise((resolve, reject) => {
@@ -144,7 +160,7 @@ export class Transactor {
   }
 
   private fresh(topic: string, partition: number): PartitionTxn {
-    return new PartitionTxn(topic, partition, transactionalId(this.o.prefix, topic, partition), this.o.producers);
+    return new PartitionTxn(topic, partition, transactionalId(this.o.prefix, topic, partition), this.o.producers, ++this.generations);
   }
 
   /** A revoked partition: its queued work still commits, then its producer is closed. The entry stays so late jobs are refused. */

@@ -15,7 +15,7 @@
  * as an output is down (like a Kafka input), and acknowledges them in the
  * spool only once delivered. A full spool answers 503 with Retry-After.
  */
-import type { Producer } from 'kafkajs';
+import type { ProducerHandle } from '../sinks/renewable-producer';
 import type { Logger } from 'pino';
 import type { WebhookInputConfig } from '../config/types';
 import type { Metrics } from '../observability/metrics';
@@ -28,8 +28,8 @@ import { Spool, SpoolFull } from './spool';
 export interface WebhookInputDeps {
   evaluator: Evaluator;
   outputs: OutputSet;
-  /** Forward mode's producer (idempotent, acks=all). */
-  producer?: Producer;
+  /** Forward mode's producer (idempotent, acks=all, renewable). */
+  producer?: ProducerHandle;
   hostname: string;
   logger: Logger;
   metrics: Metrics;
@@ -197,7 +197,7 @@ export class WebhookInput {
       acks: -1,
       // Keyed by the event's id, so a retried request lands on the same partition.
       messages: docs.map((d) => ({ key: eventKey(d), value: d })),
-    });
+    }, this.cfg.name);
     return { alerts: 0 };
   }
 

@@ -2,10 +2,13 @@
  * Kafka sinks: alerts to the output topic (Falco JSON, key = rule name by
  * default, headers naming the rule and where the event came from) and raw
  * undecodable messages to the dead-letter topic. The producer is idempotent and
- * every send waits for acks from all in-sync replicas (acks = -1).
+ * every send waits for acks from all in-sync replicas (acks = -1); it is
+ * renewable (renewable-producer.ts), so a broker that lost its producer state
+ * does not stop delivery for good.
  */
-import type { Message, Producer } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import type { Priority } from '../language/priority';
+import type { ProducerHandle } from './renewable-producer';
 import type { AlertOrigin, AlertSink, OutgoingAlert } from './types';
 
 /** What the output topic's record key is: the rule name (default), priority, source, or none. */
@@ -56,11 +59,11 @@ export function deadLetterMessage(d: DeadLetter): Message {
 }
 
 export class KafkaAlertSink implements AlertSink {
-  constructor(private readonly producer: Producer, readonly topic: string, private readonly key: AlertKey, readonly minPriority: Priority, readonly name = 'kafka') {}
+  constructor(private readonly producer: ProducerHandle, readonly topic: string, private readonly key: AlertKey, readonly minPriority: Priority, readonly name = 'kafka') {}
 
   async send(alerts: OutgoingAlert[]): Promise<void> {
     if (alerts.length === 0) return;
-    await this.producer.send({ topic: this.topic, acks: -1, messages: alerts.map((a) => alertMessage(a, this.key)) });
+    await this.producer.send({ topic: this.topic, acks: -1, messages: alerts.map((a) => alertMessage(a, this.key)) }, this.name);
   }
 
   async close(): Promise<void> {}
@@ -70,10 +73,10 @@ export class KafkaAlertSink implements AlertSink {
 export class KafkaDeadLetters {
   readonly name = 'dlq';
 
-  constructor(private readonly producer: Producer, readonly topic: string) {}
+  constructor(private readonly producer: ProducerHandle, readonly topic: string) {}
 
   async send(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    await this.producer.send({ topic: this.topic, acks: -1, messages: letters.map(deadLetterMessage) });
+    await this.producer.send({ topic: this.topic, acks: -1, messages: letters.map(deadLetterMessage) }, this.name);
   }
 }

@@ -16,12 +16,8 @@
  */
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import * as fzstd from 'fzstd';
+import { guardedCodec, type Codec } from './undecodable-batch';
 
-/** What kafkajs expects of a codec: `compress` gets the record encoder, `decompress` the batch bytes. */
-interface Codec {
-  compress(encoder: { buffer: Buffer }): Promise<Buffer>;
-  decompress(buffer: Buffer): Promise<Buffer>;
-}
 
 // Untyped CommonJS packages: the small surface used here, typed.
 const snappyCodec = require('kafkajs-snappy') as () => Codec;
@@ -158,12 +154,16 @@ const zstdCodec = (): Codec => ({
 
 let registered = false;
 
-/** Make kafkajs read and write snappy, lz4 and zstd batches (gzip is built in). Safe to call repeatedly. */
+/**
+ * Make kafkajs read and write snappy, lz4 and zstd batches (gzip is built in),
+ * every codec's decompression guarded (undecodable-batch.ts). Safe to call repeatedly.
+ */
 export function registerCodecs(): void {
   if (registered) return;
   const table = CompressionCodecs as unknown as Record<number, () => Codec>;
-  table[CompressionTypes.Snappy] = snappyCodec;
-  table[CompressionTypes.LZ4] = lz4Codec;
-  table[CompressionTypes.ZSTD] = zstdCodec;
+  table[CompressionTypes.GZIP] = guardedCodec('gzip', table[CompressionTypes.GZIP]);
+  table[CompressionTypes.Snappy] = guardedCodec('snappy', snappyCodec);
+  table[CompressionTypes.LZ4] = guardedCodec('lz4', lz4Codec);
+  table[CompressionTypes.ZSTD] = guardedCodec('zstd', zstdCodec);
   registered = true;
 }

@@ -21,6 +21,8 @@ export interface Kestrel {
   /** Partitions of `topic` in the latest assignment this process logged. */
   assigned: (topic: string) => number[];
   joins: () => number;
+  /** The metrics server's port, once logged (configs with `metrics: { port: 0 }`). */
+  metricsPort: () => Promise<number>;
 }
 
 /** One Kestrel service process, exactly as deployed. */
@@ -40,7 +42,21 @@ export function startKestrel(dir: string, name: string, cfg: Record<string, unkn
     stderr: () => err,
     assigned: (topic) => ((joinsLogged().at(-1)?.assignment as Record<string, number[]> | undefined)?.[topic] ?? []),
     joins: () => joinsLogged().length,
+    metricsPort: async () => {
+      let port = 0;
+      await waitFor('the metrics server', () => {
+        port = (logLines().find((l) => l.msg === 'serving /metrics, /healthz, /readyz')?.port as number | undefined) ?? 0;
+        return port > 0;
+      }, 30_000);
+      return port;
+    },
   };
+}
+
+/** GET a path of a Kestrel process's metrics server: status and body. */
+export async function scrape(port: number, path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.text() };
 }
 
 export async function stopKestrel(k: Kestrel, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
@@ -85,6 +101,15 @@ export class Stream {
     this.gate ??= new Promise((r) => (this.open = r));
   }
 
+  /** Resolves once a hold() has stopped the stream between slices (or the stream ended). */
+  async parked(): Promise<void> {
+    let ended = false;
+    void this.done.finally(() => (ended = true));
+    while (!ended && !this.waiting) await sleep(20);
+  }
+
+  private waiting = false;
+
   release(): void {
     this.open?.();
     this.gate = undefined;
@@ -96,7 +121,11 @@ export class Stream {
     await p.connect();
     try {
       for (let i = 0, n = 0; i < messages.length; i += slice, n++) {
-        while (this.gate) await this.gate;
+        while (this.gate) {
+          this.waiting = true;
+          await this.gate;
+          this.waiting = false;
+        }
         // A whole slice is one request; with several codecs each slice uses the next one.
         await p.send({ topic, acks: -1, messages: messages.slice(i, i + slice), compression: compression?.[n % compression.length] });
         this.sent = Math.min(messages.length, i + slice);

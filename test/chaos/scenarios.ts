@@ -2,15 +2,18 @@
  * The chaos scenarios, each a function that injects one fault mid-stream and
  * returns its tally against the oracle (`kestrel run --json` over the same
  * events) after printing its figure line. test/chaos/chaos.test.ts asserts on
- * them; test/chaos/pending/ holds variants that expose a known defect.
+ * them; test/chaos/pending/ holds variants that expose a known defect (none at present).
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CompressionTypes, type Admin } from 'kafkajs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { CompressionCodecs, CompressionTypes, Partitioners, type Admin } from 'kafkajs';
 import { startLocalKafka, type LocalKafka } from '../../scripts/kafka-local';
 import { auditEvents, brokers, createTopics, expectedAlerts, sleep, tmpDir, waitFor } from '../pipeline/kafka-helpers';
-import { client, collect, figure, kafkaService, startKestrel, stopKestrel, Stream, tally, topicSize, waitForAll, type Kestrel, type Msg, type Tally } from './harness';
+import { client, collect, figure, kafkaService, scrape, startKestrel, stopKestrel, Stream, tally, topicSize, waitForAll, type Kestrel, type Msg, type Tally } from './harness';
 
 export type Guarantee = 'at_least_once' | 'exactly_once';
 
@@ -92,17 +95,48 @@ export async function sigkill(admin: Admin, guarantee: Guarantee): Promise<Tally
 
 export type BrokerFault = 'restart' | 'outage';
 
+/** The service's log line when it replaced the outputs' producer (src/pipeline/service.ts). */
+const PRODUCER_RENEWED = 'Kafka producer lost its idempotence state on the brokers; replaced by a new producer, the send is retried';
+
+/**
+ * What a crash loses that the broker had acknowledged but not yet written to
+ * disk (acks from the page cache; a power or VM loss, not a process kill):
+ * the last record batch of a partition's log. Run while the broker is down;
+ * its indexes, producer-state snapshots and clean-shutdown marker go too, so
+ * it recovers the log as after a crash. Returns the records dropped.
+ */
+function dropLastBatch(dataDir: string, topic: string, partition: number): number {
+  const dir = join(dataDir, `${topic}-${partition}`);
+  const segment = join(dir, readdirSync(dir).filter((f) => f.endsWith('.log')).sort().at(-1)!);
+  const log = readFileSync(segment);
+  let last = -1;
+  for (let at = 0; at + 12 <= log.length && at + 12 + log.readInt32BE(at + 8) <= log.length; at += 12 + log.readInt32BE(at + 8)) last = at;
+  if (last < 0) return 0;
+  const records = log.readInt32BE(last + 57);
+  truncateSync(segment, last);
+  for (const f of readdirSync(dir)) if (/\.(index|timeindex|snapshot)$/.test(f)) rmSync(join(dir, f));
+  rmSync(join(dataDir, '.kafka_cleanshutdown'), { force: true });
+  return records;
+}
+
 /**
  * 2. A dedicated broker (the shared one serves other test files) restarted with its
  * data while events keep flowing, once a fifth of them are sent. `restart`: a
  * controlled shutdown, back after 1 s (a rolling restart). `outage`: killed (SIGKILL)
- * and back after 15 s, longer than the Kafka client's retry budget (~10 s).
+ * and back after 15 s, longer than the Kafka client's retry budget (~10 s), having lost
+ * the last batch of each output partition (what the broker had acknowledged from its page
+ * cache): the output's idempotent producer is then ahead of the broker's sequence numbers
+ * (OUT_OF_ORDER_SEQUENCE_NUMBER) and must be replaced once. The stream is held at the
+ * fault until the reader has every alert written so far, so the lost batches were read
+ * before they were lost; the tally counts those alerts once (the reader, its offsets out
+ * of range after the loss, reads the partitions again from the start).
  */
-export async function brokerRestart(guarantee: Guarantee, fault: BrokerFault = 'restart'): Promise<Tally & { exits: number }> {
+export async function brokerRestart(guarantee: Guarantee, fault: BrokerFault = 'restart'): Promise<Tally & { exits: number; renewals: number; lost: number }> {
   let broker: LocalKafka | undefined;
   try {
     broker = await startLocalKafka({ quickJit: true, timeoutMs: 60_000 });
-    const bs = [broker.brokers];
+    const b = broker;
+    const bs = [b.brokers];
     const own = client(bs).admin();
     await own.connect();
     const id = randomUUID().slice(0, 8);
@@ -112,24 +146,47 @@ export async function brokerRestart(guarantee: Guarantee, fault: BrokerFault = '
     const expected = expectedAlerts(events, dir);
     const k = start(`restart-${id}`, member(bs, id, guarantee, 'a'));
     await waitFor('joined', () => k.joins() > 0, 45_000);
+    const early = fault === 'outage' ? await collect(bs, `out-${id}`, guarantee === 'exactly_once') : undefined;
     const stream = new Stream(bs, `in-${id}`, keyed(events), { slice: 35, everyMs: 150 });
     await waitFor('a fifth of the events sent', () => stream.sent >= events.length / 5, 60_000);
-    const at = stream.sent;
-    const { ms } = fault === 'restart' ? await broker.restart({ graceful: true, downMs: 1_000 }) : await broker.restart({ graceful: false, downMs: 15_000 });
-    const note = `${fault === 'restart' ? 'shutdown' : 'SIGKILL, 15 s down'} at ${at} events, back ${(ms / 1000).toFixed(1)} s after its start`;
+    let before = new Set<string>();
+    let lost = 0;
+    let at = stream.sent;
+    if (early) {
+      stream.hold();
+      await stream.parked();
+      at = stream.sent;
+      await waitForAll('every alert of the events sent so far, read before the fault', () => values(early.records), expectedAlerts(events.slice(0, at), dir), 45_000, 500);
+      before = new Set(values(early.records));
+    }
+    const { ms } =
+      fault === 'restart'
+        ? await b.restart({ graceful: true, downMs: 1_000 })
+        : await b.restart({
+            graceful: false,
+            downMs: 15_000,
+            whileDown: () => {
+              lost = [0, 1].reduce((n, p) => n + dropLastBatch(join(b.dir, 'data'), `out-${id}`, p), 0);
+              stream.release();
+            },
+          });
+    const note = `${fault === 'restart' ? 'shutdown' : `SIGKILL, 15 s down, ${lost} acknowledged output records lost`} at ${at} events, back ${(ms / 1000).toFixed(1)} s after its start`;
     await stream.done;
-    const out = await collect(bs, `out-${id}`, guarantee === 'exactly_once');
+    const out = early ?? (await collect(bs, `out-${id}`, guarantee === 'exactly_once'));
+    // Alerts read before the fault count once, however often the reader read them.
+    const got = () => [...before, ...values(out.records).filter((v) => !before.has(v))];
     try {
       try {
-        await waitForAll('every oracle alert', () => values(out.records), expected, 60_000);
+        await waitForAll('every oracle alert', got, expected, 60_000);
       } catch (e) {
         const exit = k.proc.exitCode === null ? 'still running' : `exited with ${k.proc.exitCode}`;
-        throw new Error(`${(e as Error).message}: ${JSON.stringify(tally(expected, values(out.records)))}, Kestrel ${exit} (${note})\n${logTail(k)}`);
+        throw new Error(`${(e as Error).message}: ${JSON.stringify(tally(expected, got()))}, Kestrel ${exit} (${note})\n${logTail(k)}`);
       }
-      const t = tally(expected, values(out.records));
-      figure(`broker ${fault} ${guarantee}`, t, note);
+      const t = tally(expected, got());
+      const renewals = k.logLines().filter((l) => l.msg === PRODUCER_RENEWED).length;
+      figure(`broker ${fault} ${guarantee}`, t, `${note}, ${renewals} producer renewal${renewals === 1 ? '' : 's'}`);
       await expectExit0(k);
-      return { ...t, exits: 0 };
+      return { ...t, exits: 0, renewals, lost };
     } finally {
       await out.stop();
     }
@@ -296,5 +353,79 @@ export async function slowAndDeadOutputs(admin: Admin): Promise<{ slow: Tally; d
   } finally {
     await slow.close();
     await dead.close();
+  }
+}
+
+export interface UndecodableResult extends Tally {
+  topic: string;
+  /** The bad batch's first and last offsets on partition 1. */
+  bad: [number, number];
+  /** The group's committed offset per input partition after the run. */
+  committed: number[];
+  /** Input messages per partition. */
+  sizes: number[];
+  /** `kestrel_undecodable_batches_total` and `kestrel_partitions_stalled` lines of /metrics. */
+  metrics: string[];
+  readyz: { status: number; reasons: string[] };
+  /** Log lines reporting the batch (topic, partition, offset, lastOffset, err). */
+  reported: unknown[][];
+}
+
+/**
+ * 7. A record batch that cannot be decoded, on one partition of three: a gzip batch whose
+ * compressed bytes end in a malformed second gzip member (the broker's Java reader accepts
+ * it, Node's zlib refuses it). Events before it on that partition and every event of the
+ * other partitions must be evaluated and committed; the batch and what follows it on its
+ * partition are held (nothing of them evaluated or committed), reported in the log,
+ * /metrics and /readyz.
+ */
+export async function undecodableBatch(admin: Admin): Promise<UndecodableResult> {
+  const id = randomUUID().slice(0, 8);
+  const topic = `in-${id}`;
+  await topics(admin, id, 3);
+  const events = auditEvents(60); // 420 events: 140 per partition, in turn
+  const on = (p: number) => events.filter((_, i) => i % 3 === p);
+  const p1 = on(1);
+  const [before, inBad, after] = [p1.slice(0, 50), p1.slice(50, 60), p1.slice(60)];
+  const expected = expectedAlerts([...on(0), ...on(2), ...before], dir);
+  const producer = client(brokers()).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const send = (partition: number, values: string[], compression?: CompressionTypes) => producer.send({ topic, acks: -1, compression, messages: values.map((value) => ({ value, partition })) });
+  try {
+    await send(0, on(0).slice(0, 70));
+    await send(2, on(2).slice(0, 70));
+    await send(1, before, CompressionTypes.GZIP);
+    // Only this batch: the real gzip bytes followed by a malformed second gzip member.
+    const table = CompressionCodecs as unknown as Record<number, () => { compress(e: { buffer: Buffer }): Promise<Buffer>; decompress(b: Buffer): Promise<Buffer> }>;
+    const gzip = table[CompressionTypes.GZIP];
+    table[CompressionTypes.GZIP] = () => ({ ...gzip(), compress: async (e) => Buffer.concat([gzipSync(e.buffer), Buffer.from([0x1f, 0x8b, 0, 1, 2, 3])]) });
+    try {
+      await send(1, inBad, CompressionTypes.GZIP);
+    } finally {
+      table[CompressionTypes.GZIP] = gzip;
+    }
+    await send(1, after, CompressionTypes.GZIP);
+    await send(0, on(0).slice(70));
+    await send(2, on(2).slice(70));
+  } finally {
+    await producer.disconnect();
+  }
+  const k = start(`undecodable-${id}`, { ...kafkaService(brokers(), id), inputs: [{ type: 'kafka', name: 'audit', topics: [topic], group_id: `g-${id}`, session_timeout_ms: 6_000, from_beginning: true }], metrics: { host: '127.0.0.1', port: 0 } });
+  const out = await collect(brokers(), `out-${id}`);
+  try {
+    await waitForAll('every alert of the decodable events', () => values(out.records), expected, 60_000, 2_000);
+    const t = tally(expected, values(out.records));
+    const port = await k.metricsPort();
+    const metrics = (await scrape(port, '/metrics')).body.split('\n').filter((l) => /^kestrel_(undecodable_batches_total|partitions_stalled)\b/.test(l));
+    const r = await scrape(port, '/readyz');
+    const readyz = { status: r.status, reasons: (JSON.parse(r.body) as { reasons: string[] }).reasons };
+    const reported = k.logLines().filter((l) => String(l.msg).startsWith('undecodable record batch')).map((l) => [l.topic, l.partition, l.offset, l.lastOffset, l.err]);
+    await expectExit0(k);
+    const committed = (await admin.fetchOffsets({ groupId: `g-${id}`, topics: [topic] }))[0].partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
+    const sizes = (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((p) => Number(p.high));
+    figure('undecodable batch at_least_once', t, `partition 1 held at offset ${before.length} (${inBad.length} records), committed ${committed.join('/')} of ${sizes.join('/')}`);
+    return { ...t, topic, bad: [before.length, before.length + inBad.length - 1], committed, sizes, metrics, readyz, reported };
+  } finally {
+    await out.stop();
   }
 }

@@ -10,7 +10,8 @@ import type { KafkaInputConfig } from '../../src/config/types';
 import { Metrics } from '../../src/observability/metrics';
 import type { EvaluatedJob, Evaluator } from '../../src/pipeline/evaluate';
 import { sliceJob } from '../../src/pipeline/job-slicer';
-import { KafkaInput } from '../../src/pipeline/kafka-input';
+import { KafkaInput, type KafkaInputDeps } from '../../src/pipeline/kafka-input';
+import { UNDECODABLE_BATCH_HEADER } from '../../src/sources/undecodable-batch';
 import type { OutputSet } from '../../src/pipeline/outputs';
 
 const CFG: KafkaInputConfig = { type: 'kafka', name: 'audit', topics: ['t'], groupId: 'g', fromBeginning: true, sessionTimeoutMs: 30_000, format: 'auto', source: 'k8s_audit', fields: {} };
@@ -68,8 +69,9 @@ function fakes() {
   } as unknown as Evaluator;
   const delivered: number[] = [];
   const outputs = { deliver: async (o: EvaluatedJob) => void delivered.push(o.events) } as unknown as OutputSet;
-  const input = new KafkaInput(CFG, { kafka: { consumer: () => consumer } as never, evaluator, outputs, commitIntervalMs: 60_000, logger: pino({ level: 'silent' }), metrics: new Metrics(false) });
-  return { consumer, jobs, input, delivered };
+  const metrics = new Metrics(false);
+  const input = new KafkaInput(CFG, { kafka: { consumer: () => consumer } as never, evaluator, outputs, commitIntervalMs: 60_000, logger: pino({ level: 'silent' }), metrics });
+  return { consumer, jobs, input, delivered, metrics };
 }
 
 function batchOf(offsets: number[], resolved: string[]): EachBatchPayload {
@@ -125,6 +127,63 @@ describe('KafkaInput with a fake consumer', () => {
     input.setBreakersOpen(false);
     expect(consumer.log).toEqual(['pause t/0', 'pause t/1', 'resume t/0', 'resume t/1']);
     expect(input.notReady()).toEqual([]);
+  });
+
+  test('marker records of an undecodable batch: what precedes them is dispatched, the partition is held and reported once; a closing breaker does not resume it', async () => {
+    const { consumer, jobs, input, metrics } = fakes();
+    await input.start();
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0, 1] } } });
+    const resolved: string[] = [];
+    const marker = { [UNDECODABLE_BATCH_HEADER]: Buffer.from('gzip: unknown compression method'), 'kestrel.batch.first_offset': Buffer.from('12'), 'kestrel.batch.last_offset': Buffer.from('14') };
+    const payload = batchOf([10, 11, 12, 13, 14, 15], resolved);
+    payload.batch.messages.forEach((m, i) => (m.headers = i >= 2 && i <= 4 ? { ...marker } : {}));
+    await consumer.eachBatch(payload);
+    expect(jobs.map((j) => j.values)).toEqual([2]);
+    expect(resolved).toEqual(['11']);
+    expect(consumer.log).toEqual(['pause t/0']);
+    const reason = 'input audit: partition t[0] held at offset 12: undecodable record batch (offsets 12-14): gzip: unknown compression method';
+    expect(input.notReady()).toEqual([reason]);
+    // Fetched again (kafkajs restarted the consumer): not counted twice, nothing dispatched.
+    await consumer.eachBatch(batchOf([12], []));
+    const again = batchOf([12, 13], []);
+    again.batch.messages.forEach((m) => (m.headers = { ...marker }));
+    await consumer.eachBatch(again);
+    expect(jobs).toHaveLength(1);
+    input.setBreakersOpen(true);
+    input.setBreakersOpen(false);
+    expect(consumer.log).toEqual(['pause t/0', 'pause t/1', 'resume t/1']);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('kestrel_undecodable_batches_total{topic="t",partition="0"} 1');
+    expect(text).toContain('kestrel_partitions_stalled 1');
+    expect(input.notReady()).toEqual([reason]);
+    // Revoked: its new owner holds and reports it; here it is no longer stalled.
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [1] } } });
+    expect(input.notReady()).toEqual([]);
+    expect(await metrics.registry.metrics()).toContain('kestrel_partitions_stalled 0');
+  });
+
+  test('exactly_once: jobs are submitted with their assignment token; a retained partition the transactor started over is read again as a new assignment', async () => {
+    const consumer = new FakeConsumer();
+    const { input: base, jobs } = fakes();
+    let generation = 1;
+    const submitted: [number, number | undefined][] = [];
+    const transactor = { token: () => generation, submit: async (_o: unknown, _t: string, _p: number, next: number, token?: number) => void submitted.push([next, token]), idle: async () => {} };
+    const deps = (base as unknown as { deps: object }).deps;
+    const input = new KafkaInput(CFG, { ...(deps as KafkaInputDeps), kafka: { consumer: () => consumer } as never, transactor: transactor as never });
+    await input.start();
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0] } } });
+    await consumer.eachBatch(batchOf([10, 11], []));
+    // Fenced meanwhile: the transactor made a new token; the group gives the partition back (retained).
+    generation = 2;
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0] } } });
+    // kafkajs re-fetches from the committed offset: offset 10 is a new job of the new assignment, not skipped.
+    await consumer.eachBatch(batchOf([10, 11], []));
+    for (const j of jobs) j.finish();
+    await tick();
+    await tick();
+    // The late job keeps its old token (the transactor drops it); the re-read offset 10 goes out with the new one
+    // (alone: the late job still holds 2 of the budget of 3).
+    expect(submitted).toEqual([[12, 1], [11, 2]]);
   });
 
   test('a consumer that disconnects while the input runs fails it (no zombie); during stop it does not', async () => {

@@ -259,6 +259,37 @@ test('a revoked partition: queued work still commits, then its producer is close
   await t.close();
 });
 
+test('revoked and assigned back while a job is in flight: the late job (old assignment token) is dropped, the re-read one commits; each alert once', async () => {
+  const cluster = new FakeCluster();
+  const t = transactor(cluster);
+  t.assigned(['in'], { in: [0, 1] });
+  const first = t.token('in', 0);
+  expect(t.token('in', 0)).toBe(first);
+  await t.submit(job(0, 0, 1), 'in', 0, 2, first);
+  // Offsets 2-4 are read under the first assignment; their evaluation is still running when the partition
+  // is revoked and assigned back to this process.
+  t.assigned(['in'], { in: [1] });
+  // Revoked, not yet assigned again: the in-flight job of this assignment may still commit (its producer is open).
+  await t.submit(job(0, 2, 2), 'in', 0, 3, first);
+  t.assigned(['in'], { in: [0, 1] });
+  const second = t.token('in', 0);
+  expect(second).not.toBe(first);
+  expect(t.token('in', 1)).not.toBe(second);
+  const late = await t.submit(job(0, 3, 4), 'in', 0, 5, first).then(() => 'committed', (e) => e);
+  expect(late).toBeInstanceOf(Fenced);
+  expect((late as Error).message).toBe('partition in[0] was assigned again since the job was read: job dropped uncommitted, its new owner re-reads it');
+  expect(cluster.offsets.get('in/0')).toBe(3);
+  // The new assignment re-reads from the committed offset (3) and commits with the new producer.
+  await t.submit(job(0, 3, 4), 'in', 0, 5, second);
+  expect(cluster.records.filter((r) => r.value.startsWith('p0-')).map((r) => r.value)).toEqual(['p0-o0', 'p0-o1', 'p0-o2', 'p0-o3', 'p0-o4']);
+  expect(cluster.offsets.get('in/0')).toBe(5);
+  expect(cluster.producers.filter((p) => p.tid === 'tx-in-0').map((p) => p.epoch)).toEqual([1, 2]);
+  // Partition 1 stayed assigned throughout: its token never changed, its jobs commit.
+  await t.submit(job(1, 0, 0), 'in', 1, 1, t.token('in', 1));
+  expect(cluster.offsets.get('in/1')).toBe(1);
+  await t.close();
+});
+
 test('a failed commit (not fencing) is retried until it commits, exactly once', async () => {
   const cluster = new FakeCluster();
   const t = transactor(cluster);
