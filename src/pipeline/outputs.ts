@@ -13,6 +13,7 @@
  * `aborted`: retries end with `Aborted` and nothing is acknowledged.
  */
 import type { Logger } from 'pino';
+import type { CorrelationInput } from '../engine/correlation/correlator';
 import type { Metrics } from '../observability/metrics';
 import type { Breaker, BreakerState } from '../sinks/breaker';
 import type { DeadLetter } from '../sinks/kafka';
@@ -35,6 +36,8 @@ export class DeliveryFailed extends Error {
 export interface JobOutput {
   alerts: OutgoingAlert[];
   letters: DeadLetter[];
+  /** Correlation mode kafka: the prepared base-rule matches, for the internal topic (delivered with the alerts). */
+  correlation?: CorrelationInput[];
 }
 
 /** One configured output: where alerts go, which ones, and its breaker. */

@@ -23,6 +23,8 @@ import { Breaker, type BreakerState } from '../sinks/breaker';
 import { KafkaDeadLetters, type DeadLetter } from '../sinks/kafka';
 import { kafkaClient } from '../sources/kafka';
 import { describeKafkaError } from '../sources/kafka-errors';
+import { DEFAULT_CORRELATION } from '../config/sections';
+import { CorrelationStage } from './correlation-stage';
 import { Evaluator } from './evaluate';
 import { FileInput } from './file-input';
 import { KafkaInput } from './kafka-input';
@@ -82,6 +84,7 @@ export class Service {
   private kafka: Kafka | undefined;
   private readonly producers: Producer[] = [];
   private pool: WorkerPool | undefined;
+  private evaluator: Evaluator | undefined;
   private outputs: OutputSet | undefined;
   private transactor: Transactor | undefined;
   private txProducers: ReturnType<typeof kafkaPartitionProducers> | undefined;
@@ -204,6 +207,11 @@ export class Service {
     const shaper = new AlertShaper({ staticFields: Object.keys(cfg.shaping.fields).length ? cfg.shaping.fields : undefined, throttle: cfg.shaping.throttle });
     shaper.onSuppressed = (a) => m.suppressed.inc({ rule: a.rule });
     const evaluator = new Evaluator(this.pool, shaper, m, Object.keys(cfg.shaping.fields).length > 0 || cfg.shaping.throttle !== undefined);
+    this.evaluator = evaluator;
+    // Correlation rules and rollups (always there: a reload may bring the first ones).
+    const stage = new CorrelationStage(this.holder.current, cfg.correlation ?? DEFAULT_CORRELATION, m, this.logger);
+    evaluator.correlation = stage;
+    this.holder.onSwap((rs) => stage.swap(rs));
 
     await this.buildOutputs();
     const outputs = this.outputs!;
@@ -344,6 +352,19 @@ export class Service {
     }
   }
 
+  /**
+   * After the inputs drained: the alerts of open correlation windows and
+   * rollups go out (kestrel run does the same at the end of its input). In
+   * exactly_once the Kafka output is written only inside the input's
+   * transactions, so these reach the other outputs only.
+   */
+  private async flushCorrelation(): Promise<void> {
+    const alerts = this.evaluator?.flushCorrelation() ?? [];
+    if (alerts.length === 0 || !this.outputs) return;
+    if (this.transactor) this.logger.warn({ alerts: alerts.length }, 'exactly_once: correlation and rollup alerts flushed at shutdown go to the outputs other than Kafka');
+    await this.outputs.deliver({ alerts, letters: [] });
+  }
+
   /** Resolves when every input is finite (files) and finished: the service has nothing more to do. */
   get inputsFinished(): Promise<void> {
     const files = this.inputs.filter((i): i is FileInput => i instanceof FileInput);
@@ -374,6 +395,7 @@ export class Service {
       await this.transactor?.idle();
     };
     let drained = await within(pending(), left() * 0.8);
+    if (drained) drained = await within(this.flushCorrelation(), left() * 0.5);
     if (!drained) {
       this.logger.error('shutdown timeout: undelivered work is left unacknowledged (Kafka re-reads it; webhook senders retry)');
       if (this.outputs) this.outputs.aborted = true;
