@@ -29,8 +29,8 @@ export interface Replayed<T> {
   /** The job's own alerts that go out (rollup holds some back). */
   kept: T[];
   raised: RaisedAlert[];
-  /** kafka mode: the inputs for the internal topic. */
-  inputs: CorrelationInput[];
+  /** kafka mode: the inputs for the internal topic, with the payload of their event. */
+  inputs: { input: CorrelationInput; i: number }[];
 }
 
 /** What identifies a set of correlation rules / rollups (their compiled form without the bound functions). */
@@ -110,7 +110,7 @@ export class CorrelationStage {
   replay<T>(steps: readonly EventStep[] | undefined, alerts: readonly T[], alertOf: (a: T) => Alert): Replayed<T> {
     const raised: RaisedAlert[] = this.carried.map((alert) => ({ alert, i: 0 }));
     this.carried = [];
-    const inputs: CorrelationInput[] = [];
+    const inputs: Replayed<T>['inputs'] = [];
     if (!steps) return { kept: [...alerts], raised, inputs };
     const kept: T[] = [];
     const { correlator, rollup } = this;
@@ -131,7 +131,7 @@ export class CorrelationStage {
       }
       if (s.inputs) {
         if (correlator) for (const input of s.inputs) add(correlator.accept(input));
-        else if (this.cfg.mode === 'kafka') inputs.push(...s.inputs);
+        else if (this.cfg.mode === 'kafka') for (const input of s.inputs) inputs.push({ input, i: s.i });
       } else if (correlator && s.t !== undefined) add(correlator.advance(s.t));
     }
     for (; k < alerts.length; k++) kept.push(alerts[k]);

@@ -64,7 +64,10 @@ export class Evaluator {
       return { value: r.value, reason: r.reason, origin: originOf(spec, r) };
     });
     const job: EvaluatedJob = { alerts, letters, events: res.events };
-    if (inputs.length > 0) job.correlation = inputs;
+    if (inputs.length > 0) {
+      job.correlation = inputs.map(({ input, i }) => ({ input, origin: spec.origin(i) }));
+      this.metrics.correlationInputs.inc({ stage: 'produced' }, inputs.length);
+    }
     return job;
   }
 
@@ -77,8 +80,8 @@ export class Evaluator {
   }
 
   /** Alerts of another stage (the kafka-mode correlation consumer): shaped and counted like the workers' ones. */
-  finish(raised: Alert[]): OutgoingAlert[] {
-    const alerts = this.shape(raised.map((alert) => ({ alert, json: alertJson(alert) })));
+  finish(raised: { alert: Alert; origin?: AlertOrigin }[]): OutgoingAlert[] {
+    const alerts = this.shape(raised.map(({ alert, origin }) => ({ alert, json: alertJson(alert), origin })));
     this.count(alerts);
     return alerts;
   }

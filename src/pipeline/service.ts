@@ -24,7 +24,9 @@ import { KafkaDeadLetters, type DeadLetter } from '../sinks/kafka';
 import { kafkaClient } from '../sources/kafka';
 import { describeKafkaError } from '../sources/kafka-errors';
 import { DEFAULT_CORRELATION } from '../config/sections';
+import { CorrelationConsumer } from './correlation-consumer';
 import { CorrelationStage } from './correlation-stage';
+import { inputMessage } from './correlation-topic';
 import { Evaluator } from './evaluate';
 import { FileInput } from './file-input';
 import { KafkaInput } from './kafka-input';
@@ -85,6 +87,9 @@ export class Service {
   private readonly producers: Producer[] = [];
   private pool: WorkerPool | undefined;
   private evaluator: Evaluator | undefined;
+  /** Correlation mode kafka: the stage that consumes the internal topic, and its transactions (exactly_once). */
+  private correlationConsumer: CorrelationConsumer | undefined;
+  private correlationTxn: { transactor: Transactor; producers: ReturnType<typeof kafkaPartitionProducers> } | undefined;
   private outputs: OutputSet | undefined;
   private transactor: Transactor | undefined;
   private txProducers: ReturnType<typeof kafkaPartitionProducers> | undefined;
@@ -215,6 +220,7 @@ export class Service {
 
     await this.buildOutputs();
     const outputs = this.outputs!;
+    if (this.correlationTopic) await this.startCorrelationStage(this.correlationTopic, evaluator);
 
     for (const ic of cfg.inputs) this.inputs.push(this.makeInput(ic, evaluator, outputs));
     for (const input of this.inputs) await this.startInput(input);
@@ -235,6 +241,7 @@ export class Service {
     }
     for (const o of cfg.outputs) if (o.type === 'kafka') needed.push([`outputs.${o.name}.topic`, o.topic]);
     if (cfg.deadLetters) needed.push(['dead_letters.topic', cfg.deadLetters.topic]);
+    if (this.correlationTopic) needed.push(['correlation.topic', this.correlationTopic]);
     let existing: Set<string> | undefined;
     for (let attempt = 0; !existing; attempt++) {
       // One quick attempt per round: this loop retries (and says so at once), not kafkajs's long backoff.
@@ -288,9 +295,46 @@ export class Service {
       // The default id names the host (config/sections.ts), but a partition's next owner must use the same
       // transactional id to fence the previous one: the default prefix is the group's, the same on every member.
       const prefix = cfg.delivery.transactionalId;
-      this.transactor = new Transactor({ groupId, prefix, output: out, dlqTopic: cfg.deadLetters?.topic, outputs: this.outputs, metrics: this.metrics, breaker: out.breaker, producers: this.txProducers, logger: this.logger });
+      this.transactor = new Transactor({ groupId, prefix, output: out, dlqTopic: cfg.deadLetters?.topic, outputs: this.outputs, metrics: this.metrics, breaker: out.breaker, producers: this.txProducers, logger: this.logger, correlationTopic: this.correlationTopic });
       this.watch(out.name, this.transactor.breaker);
     }
+  }
+
+  /** Correlation mode kafka: the internal topic (default `<group_id>-correlation` of the first kafka input). */
+  private get correlationTopic(): string | undefined {
+    const c = this.cfg.correlation;
+    if (c?.mode !== 'kafka') return undefined;
+    const group = this.cfg.inputs.find((i): i is Extract<InputConfig, { type: 'kafka' }> => i.type === 'kafka')!.groupId;
+    return c.topic ?? `${group}-correlation`;
+  }
+
+  /**
+   * Correlation mode kafka: the jobs' prepared matches go to the internal
+   * topic with their alerts (at_least_once: the output set sends them before
+   * the input commits; exactly_once: inside the input partition's
+   * transaction), and a second consumer group correlates that topic.
+   */
+  private async startCorrelationStage(topic: string, evaluator: Evaluator): Promise<void> {
+    const cfg = this.cfg;
+    const outputs = this.outputs!;
+    const plain = await this.producer({ idempotent: true, maxInFlightRequests: 1 });
+    if (!this.transactor) outputs.correlationSink = async (records) => void (await plain.send({ topic, acks: -1, messages: records.map((r) => inputMessage(r.input)) }));
+    let kafka = this.kafka!;
+    let transactor: Transactor | undefined;
+    if (cfg.delivery.guarantee === 'exactly_once') {
+      const out = cfg.outputs.find((o): o is Extract<typeof o, { type: 'kafka' }> => o.type === 'kafka')!;
+      const producers = kafkaPartitionProducers(this.kafka!, topic, { transactionTimeout: 60_000 });
+      transactor = new Transactor({ groupId: topic, prefix: cfg.delivery.transactionalId, output: out, dlqTopic: undefined, outputs, metrics: this.metrics, breaker: out.breaker, producers, logger: this.logger });
+      this.correlationTxn = { transactor, producers };
+      kafka = reportingAssignments(this.kafka!, (a) => transactor!.assigned([topic], a));
+    }
+    const first = cfg.inputs.find((i): i is Extract<InputConfig, { type: 'kafka' }> => i.type === 'kafka')!;
+    this.correlationConsumer = new CorrelationConsumer({
+      kafka, topic, groupId: topic, cfg: cfg.correlation!, ruleset: () => this.holder.current, evaluator, outputs, transactor, producer: plain,
+      sessionTimeoutMs: first.sessionTimeoutMs, metrics: this.metrics, logger: this.logger,
+    });
+    await this.correlationConsumer.start();
+    void this.correlationConsumer.failed.then((e) => this.fatal('correlation stage', e));
   }
 
   /** Breaker state → metric, log, readiness, and the pause of every Kafka partition while any is open. */
@@ -395,6 +439,8 @@ export class Service {
       await this.transactor?.idle();
     };
     let drained = await within(pending(), left() * 0.8);
+    // The correlation stage drains after the inputs: their last matches were written to its topic.
+    if (this.correlationConsumer) await this.correlationConsumer.stop(Date.now() + left() * 0.5);
     if (drained) drained = await within(this.flushCorrelation(), left() * 0.5);
     if (!drained) {
       this.logger.error('shutdown timeout: undelivered work is left unacknowledged (Kafka re-reads it; webhook senders retry)');
@@ -403,7 +449,7 @@ export class Service {
     for (const i of this.inputs) if (i instanceof KafkaInput) drained = (await i.stop(Date.now() + left())) && drained;
     await within(this.outputs?.close() ?? Promise.resolve(), left());
     await Promise.allSettled(this.producers.map((p) => within(p.disconnect(), left())));
-    await within(Promise.all([this.transactor?.close(), this.txProducers?.close()]), left());
+    await within(Promise.all([this.transactor?.close(), this.txProducers?.close(), this.correlationTxn?.transactor.close(), this.correlationTxn?.producers.close()]), left());
     await this.pool?.close();
     await this.http?.close();
     if (this.started) this.logger.info({ drained }, 'stopped');
