@@ -353,7 +353,7 @@ export const defaultHostname = (): string => osHostname();
 export const defaultTransactionalId = (groupId: string): string => `kestrel-${groupId}`;
 
 /** Correlation rules and rollups in the service when the file has no `correlation:` section. */
-export const DEFAULT_CORRELATION: CorrelationConfig = { mode: 'local', toleranceMs: 30_000, maxGroups: 100_000, idleMs: 5_000 };
+export const DEFAULT_CORRELATION: CorrelationConfig = { mode: 'local', toleranceMs: 30_000, maxGroups: 100_000, idleMs: 30_000 };
 
 export function correlationOf(s: Section): CorrelationConfig {
   s.allow('mode', 'tolerance_ms', 'max_groups', 'topic', 'idle_ms');

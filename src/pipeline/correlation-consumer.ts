@@ -24,7 +24,7 @@ import type { Correlator } from '../engine/correlation/correlator';
 import type { Ruleset } from '../engine/ruleset';
 import type { Metrics } from '../observability/metrics';
 import type { AlertOrigin } from '../sinks/types';
-import { CorrelationMetrics } from './correlation-stage';
+import { CorrelationMetrics, signature } from './correlation-stage';
 import { decodeRecord, tickMessage } from './correlation-topic';
 import type { Evaluator } from './evaluate';
 import { Aborted, type OutputSet } from './outputs';
@@ -76,9 +76,11 @@ export class CorrelationConsumer {
   readonly failed: Promise<Error>;
   private fail!: (e: Error) => void;
   private readonly log: Logger;
+  private rulesSig: string;
 
   constructor(private readonly d: CorrelationConsumerDeps) {
     this.counters = new CorrelationMetrics(d.metrics);
+    this.rulesSig = signature(d.ruleset().correlations);
     this.failed = new Promise((r) => (this.fail = r));
     this.log = d.logger.child({ stage: 'correlation', topic: d.topic });
   }
@@ -136,7 +138,7 @@ export class CorrelationConsumer {
     for (const part of fresh) {
       if (this.parts.get(part.partition) !== part) continue; // revoked meanwhile
       const c = Number(committed?.partitions.find((p) => p.partition === part.partition)?.offset ?? -1);
-      part.correlator = rs.newCorrelator({ toleranceMs: cfg.toleranceMs, maxGroups: cfg.maxGroups, onLimit: (m) => this.log.warn({ partition: part.partition }, m) });
+      part.correlator = this.newCorrelator(rs, part.partition);
       if (c >= 0) {
         part.replayUntil = c;
         const start = Math.max(low.get(part.partition) ?? 0, Math.min(c, byTime.get(part.partition) ?? c));
@@ -221,6 +223,24 @@ export class CorrelationConsumer {
 
   private observe(): void {
     this.counters.observe([...this.parts.values()].flatMap((p) => (p.correlator ? [p.correlator] : [])));
+  }
+
+  /**
+   * A reload changed the correlation rules: every partition's state starts
+   * over with the new rules (matches already taken are not replayed into them).
+   */
+  swap(rs: Ruleset): void {
+    const sig = signature(rs.correlations);
+    if (sig === this.rulesSig) return;
+    this.rulesSig = sig;
+    for (const part of this.parts.values()) if (part.correlator) part.correlator = this.newCorrelator(rs, part.partition);
+    this.log.info('correlation rules changed: the state of every correlation partition starts over');
+    this.observe();
+  }
+
+  private newCorrelator(rs: Ruleset, partition: number): Correlator | undefined {
+    const { cfg } = this.d;
+    return rs.newCorrelator({ toleranceMs: cfg.toleranceMs, maxGroups: cfg.maxGroups, onLimit: (m) => this.log.warn({ partition }, m) });
   }
 
   /** Stop taking records; the batch being delivered finishes (its offsets commit), then the group is left. */

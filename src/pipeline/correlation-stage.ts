@@ -34,7 +34,7 @@ export interface Replayed<T> {
 }
 
 /** What identifies a set of correlation rules / rollups (their compiled form without the bound functions). */
-function signature(items: readonly object[]): string {
+export function signature(items: readonly object[]): string {
   return JSON.stringify(items, (k, v) => (k === 'def' || k === 'file' || k === 'line' ? undefined : v));
 }
 

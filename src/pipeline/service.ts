@@ -334,6 +334,8 @@ export class Service {
       sessionTimeoutMs: first.sessionTimeoutMs, metrics: this.metrics, logger: this.logger,
     });
     await this.correlationConsumer.start();
+    const consumer = this.correlationConsumer;
+    this.holder.onSwap((rs) => consumer.swap(rs));
     void this.correlationConsumer.failed.then((e) => this.fatal('correlation stage', e));
   }
 
