@@ -32,6 +32,9 @@ export interface EvaluatedJob extends JobOutput {
   events: number;
 }
 
+/** The rule workers time one rule evaluation in this many (RulesetOptions.costSampleEvery's default). */
+const COST_SAMPLE_EVERY = 64;
+
 /** Where an alert's event came from: its payload's origin, and its record inside a payload of many. */
 function originOf(spec: JobSpec, a: { i: number; record?: number }): AlertOrigin {
   const o = spec.origin(a.i);
@@ -53,6 +56,10 @@ export class Evaluator {
     const res = await this.pool.run(worker, values, spec.format, spec.source, spec.aksCategories);
     for (const s of res.seconds) this.metrics.evaluation.observe(s);
     this.metrics.events.inc({ input: spec.input }, res.events);
+    for (const [rule, ns, n] of res.costs ?? []) {
+      this.metrics.ruleCostSeconds.inc({ rule }, (ns * COST_SAMPLE_EVERY) / 1e9);
+      this.metrics.ruleCostSamples.inc({ rule }, n);
+    }
     // Rollups hold some alerts back and add summaries; correlation rules add their alerts (correlation-stage.ts).
     const stage = this.correlation;
     const { kept, raised, inputs } = stage ? stage.replay(res.steps, res.alerts, (a) => a.alert) : { kept: res.alerts, raised: [], inputs: [] };

@@ -74,6 +74,8 @@ export interface JobResult {
   seconds: Float64Array;
   /** Correlation rules and rollups: each event's share, in order (only when the ruleset has them). */
   steps?: EventStep[];
+  /** Rule cost samples taken during this job: [rule, nanoseconds, samples] (one evaluation in costSampleEvery is timed). */
+  costs?: [string, number, number][];
 }
 
 /** The outcome of a rules update in one worker (a failed rebuild keeps the previous rules). */

@@ -15,7 +15,21 @@ import type { AlertOut, FromWorker, JobRequest, RejectOut, ToWorker, WorkerInit 
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
-const options = { ruleMatching: init.ruleMatching, minPriority: init.minPriority, hostname: init.hostname };
+/** Sampled rule cost since the last job result: rule → [ns, samples] (RulesetOptions.onCostSample). */
+let costs = new Map<string, [number, number]>();
+const onCostSample = (rule: string, ns: number) => {
+  const c = costs.get(rule);
+  if (c) {
+    c[0] += ns;
+    c[1]++;
+  } else costs.set(rule, [ns, 1]);
+};
+const options = { ruleMatching: init.ruleMatching, minPriority: init.minPriority, hostname: init.hostname, onCostSample };
+const takeCosts = () => {
+  const out = [...costs].map(([rule, [ns, n]]) => [rule, ns, n] as [string, number, number]);
+  costs = new Map();
+  return out;
+};
 
 function firstError(diags: { severity: string; file?: string; line?: number; message: string }[]): string {
   const d = diags.find((x) => x.severity === 'error');
@@ -67,7 +81,7 @@ if (!initial.ruleset) {
       }
       seconds[i] = Number(process.hrtime.bigint() - started) / 1e9;
     }
-    post({ type: 'result', id: job.id, alerts, rejects, events, seconds, ...(rec ? { steps: rec.take() } : {}) }, [seconds.buffer as ArrayBuffer]);
+    post({ type: 'result', id: job.id, alerts, rejects, events, seconds, ...(rec ? { steps: rec.take() } : {}), ...(costs.size > 0 ? { costs: takeCosts() } : {}) }, [seconds.buffer as ArrayBuffer]);
   };
 
   port.on('message', (msg: ToWorker) => {
