@@ -61,7 +61,27 @@ interface Part {
   /** Wall-clock ms of the last record. */
   lastRecord: number;
   tickSent: boolean;
+  /** Sources of the matches taken lately (an input message read twice writes its matches twice). */
+  seen: RecentSet;
 }
+
+/** A set that forgets its oldest members past `capacity`. */
+class RecentSet {
+  private readonly items = new Set<string>();
+
+  constructor(private readonly capacity: number) {}
+
+  /** Adds `v`; false when it was already there. */
+  add(v: string): boolean {
+    if (this.items.has(v)) return false;
+    this.items.add(v);
+    if (this.items.size > this.capacity) this.items.delete(this.items.values().next().value as string);
+    return true;
+  }
+}
+
+/** How many match sources each partition remembers to drop re-written matches. */
+const SEEN_CAPACITY = 200_000;
 
 const MARGIN_MS = 60_000;
 
@@ -114,7 +134,7 @@ export class CorrelationConsumer {
     const fresh: Part[] = [];
     for (const partition of assigned) {
       if (this.parts.has(partition)) continue;
-      const part: Part = { partition, correlator: undefined, replayUntil: 0, ready: false, maxNs: 0n, lastRecord: Date.now(), tickSent: false };
+      const part: Part = { partition, correlator: undefined, replayUntil: 0, ready: false, maxNs: 0n, lastRecord: Date.now(), tickSent: false, seen: new RecentSet(SEEN_CAPACITY) };
       this.parts.set(partition, part);
       fresh.push(part);
     }
@@ -159,6 +179,7 @@ export class CorrelationConsumer {
     let last = -1;
     let suppressed = 0;
     let consumed = 0;
+    let duplicates = 0;
     for (const m of batch.messages) {
       if (!isRunning() || isStale() || this.parts.get(batch.partition) !== part) break;
       const offset = Number(m.offset);
@@ -169,6 +190,8 @@ export class CorrelationConsumer {
       else if ('tick' in rec) {
         if (rec.tick > part.maxNs) part.maxNs = rec.tick;
         alerts = part.correlator?.advance(rec.tick) ?? [];
+      } else if (rec.src !== undefined && !part.seen.add(`${rec.input.correlation}\u0000${rec.input.rule}\u0000${rec.src}`)) {
+        duplicates++;
       } else {
         consumed++;
         const t = BigInt(rec.input.timeNs);
@@ -181,7 +204,8 @@ export class CorrelationConsumer {
     if (last < 0) return;
     part.lastRecord = Date.now();
     part.tickSent = false;
-    this.d.metrics.correlationInputs.inc({ stage: 'consumed' }, consumed);
+    this.counters.inputs('consumed', consumed);
+    this.counters.inputs('duplicate', duplicates);
     if (suppressed > 0) this.log.debug({ partition: part.partition, suppressed }, 'correlation state replay: alerts already delivered before the committed offset');
     this.counters.alerts(raised.map((r) => r.alert));
     this.observe();

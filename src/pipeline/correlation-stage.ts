@@ -44,6 +44,11 @@ export class CorrelationMetrics {
 
   constructor(private readonly metrics: Metrics) {}
 
+  /** Prepared matches: `local` (this process's correlator), `produced` (to the internal topic), `consumed` (from it), `duplicate` (written twice, taken once). */
+  inputs(stage: 'local' | 'produced' | 'consumed' | 'duplicate', n: number): void {
+    if (n > 0) this.metrics.correlationInputs.inc({ stage }, n);
+  }
+
   alerts(alerts: readonly Alert[]): void {
     for (const a of alerts) this.metrics.correlationAlerts.inc({ rule: a.rule });
   }
@@ -130,7 +135,10 @@ export class CorrelationStage {
         for (const out of rollup.consumeKeyed(own, s.rollupKeys?.[j])) out === own ? kept.push(a) : raised.push({ alert: out, i: s.i });
       }
       if (s.inputs) {
-        if (correlator) for (const input of s.inputs) add(correlator.accept(input));
+        if (correlator) {
+          for (const input of s.inputs) add(correlator.accept(input));
+          this.counters.inputs('local', s.inputs.length);
+        }
         else if (this.cfg.mode === 'kafka') for (const input of s.inputs) inputs.push({ input, i: s.i });
       } else if (correlator && s.t !== undefined) add(correlator.advance(s.t));
     }

@@ -20,10 +20,22 @@ export interface CorrelationRecord {
   origin?: AlertOrigin;
 }
 
-export type TopicRecord = { input: CorrelationInput } | { tick: bigint };
+export type TopicRecord = { input: CorrelationInput; src?: string } | { tick: bigint };
 
-export function inputMessage(input: CorrelationInput): Message {
-  return { key: `${input.correlation}\u0000${input.key}`, value: JSON.stringify(input) };
+/**
+ * Where a match's event was read, when that names it for good (a Kafka
+ * message, and its record inside a message of many): an input message read
+ * again after a crash gives the same matches with the same `src`, and the
+ * correlation stage takes them once.
+ */
+export function sourceId(origin: AlertOrigin | undefined): string | undefined {
+  if (origin?.topic === undefined || origin.offset === undefined) return undefined;
+  return `${origin.topic}/${origin.partition ?? ''}/${origin.offset}/${origin.record ?? ''}`;
+}
+
+export function inputMessage(input: CorrelationInput, origin?: AlertOrigin): Message {
+  const src = sourceId(origin);
+  return { key: `${input.correlation}\u0000${input.key}`, value: JSON.stringify(src === undefined ? input : { ...input, src }) };
 }
 
 export function tickMessage(partition: number, timeNs: bigint): Message {
@@ -42,7 +54,9 @@ export function decodeRecord(value: Buffer | null): TopicRecord | { error: strin
   const o = v as Record<string, unknown>;
   if (o && typeof o.tick === 'string' && /^\d+$/.test(o.tick)) return { tick: BigInt(o.tick) };
   if (o && typeof o.correlation === 'string' && typeof o.key === 'string' && typeof o.timeNs === 'string' && /^-?\d+$/.test(o.timeNs) && typeof o.group === 'object' && typeof o.fields === 'object') {
-    return { input: o as unknown as CorrelationInput };
+    if (typeof o.src !== 'string') return { input: o as unknown as CorrelationInput };
+    const { src, ...input } = o;
+    return { input: input as unknown as CorrelationInput, src };
   }
   return { error: 'neither a correlation input nor a tick' };
 }

@@ -318,7 +318,7 @@ export class Service {
     const cfg = this.cfg;
     const outputs = this.outputs!;
     const plain = await this.producer({ idempotent: true, maxInFlightRequests: 1 });
-    if (!this.transactor) outputs.correlationSink = async (records) => void (await plain.send({ topic, acks: -1, messages: records.map((r) => inputMessage(r.input)) }));
+    if (!this.transactor) outputs.correlationSink = async (records) => void (await plain.send({ topic, acks: -1, messages: records.map((r) => inputMessage(r.input, r.origin)) }));
     let kafka = this.kafka!;
     let transactor: Transactor | undefined;
     if (cfg.delivery.guarantee === 'exactly_once') {

@@ -212,7 +212,7 @@ export class Transactor {
       txn = await producer.transaction();
       if (alerts.length > 0) await txn.send({ topic: output.topic, acks: -1, messages: alerts.map((a) => alertMessage(this.render ? this.render(a) : a, output.key)) });
       if (letters.length > 0) await txn.send({ topic: dlqTopic!, acks: -1, messages: letters.map(deadLetterMessage) });
-      if (matches.length > 0) await txn.send({ topic: this.o.correlationTopic!, acks: -1, messages: matches.map((r) => inputMessage(r.input)) });
+      if (matches.length > 0) await txn.send({ topic: this.o.correlationTopic!, acks: -1, messages: matches.map((r) => inputMessage(r.input, r.origin)) });
       await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: st.topic, partitions: [{ partition: st.partition, offset: String(next) }] }] });
       await txn.commit();
     } catch (e) {

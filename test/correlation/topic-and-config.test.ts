@@ -5,7 +5,7 @@
  */
 import { ConfigError, parseServiceConfig } from '../../src/config/load';
 import type { CorrelationInput } from '../../src/engine/correlation/correlator';
-import { decodeRecord, inputMessage, tickMessage } from '../../src/pipeline/correlation-topic';
+import { decodeRecord, inputMessage, sourceId, tickMessage } from '../../src/pipeline/correlation-topic';
 
 const input: CorrelationInput = {
   correlation: 'Burst of forbidden requests', key: '["mallory@example.com"]', rule: 'Request forbidden (correlation feed)', timeNs: '1793617200009000000',
@@ -19,6 +19,14 @@ test('an input record is keyed by correlation and group and decodes back to the 
   const t = tickMessage(3, 1793617230009000000n);
   expect(t).toEqual({ partition: 3, key: null, value: '{"tick":"1793617230009000000"}' });
   expect(decodeRecord(Buffer.from(t.value as string))).toEqual({ tick: 1793617230009000000n });
+});
+
+test('a match from a Kafka message carries where it was read (a message read twice gives the same source), others do not', () => {
+  const m = inputMessage(input, { topic: 'audit', partition: 2, offset: '41', record: 3 });
+  expect(decodeRecord(Buffer.from(m.value as string))).toEqual({ input, src: 'audit/2/41/3' });
+  expect(sourceId({ topic: 'audit', partition: 0, offset: '7' })).toBe('audit/0/7/');
+  expect(sourceId({ input: 'webhook', line: 4 })).toBeUndefined();
+  expect(decodeRecord(Buffer.from(inputMessage(input, { input: 'replay', line: 9 }).value as string))).toEqual({ input });
 });
 
 test.each([
