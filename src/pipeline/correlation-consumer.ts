@@ -129,18 +129,20 @@ export class CorrelationConsumer {
 
   /** Partitions no longer assigned forget their state; new ones are paused until their replay start is set. */
   private onJoin(assigned: number[]): void {
-    const now = new Set(assigned);
-    for (const p of this.parts.keys()) if (!now.has(p)) this.parts.delete(p);
-    const fresh: Part[] = [];
-    for (const partition of assigned) {
-      if (this.parts.has(partition)) continue;
-      const part: Part = { partition, correlator: undefined, replayUntil: 0, ready: false, maxNs: 0n, lastRecord: Date.now(), tickSent: false, seen: new RecentSet(SEEN_CAPACITY) };
-      this.parts.set(partition, part);
-      fresh.push(part);
-    }
+    this.assigned = new Set(assigned);
+    for (const p of this.parts.keys()) if (!this.assigned.has(p)) this.parts.delete(p);
     this.log.info({ partitions: assigned }, 'correlation partitions assigned');
+    this.startOver(assigned.filter((p) => !this.parts.has(p)));
+  }
+
+  private assigned = new Set<number>();
+
+  /** Fresh state for these partitions, rebuilt by replay (paused meanwhile). */
+  private startOver(partitions: number[]): void {
+    const fresh = partitions.map((partition): Part => ({ partition, correlator: undefined, replayUntil: 0, ready: false, maxNs: 0n, lastRecord: Date.now(), tickSent: false, seen: new RecentSet(SEEN_CAPACITY) }));
     if (fresh.length === 0) return;
-    this.consumer.pause([{ topic: this.d.topic, partitions: fresh.map((p) => p.partition) }]);
+    for (const part of fresh) this.parts.set(part.partition, part);
+    this.consumer.pause([{ topic: this.d.topic, partitions: partitions }]);
     void this.track(this.rebuild(fresh)).catch((e: Error) => this.fail(new Error(`correlation state rebuild: ${e.message}`)));
     this.observe();
   }
@@ -218,10 +220,15 @@ export class CorrelationConsumer {
         await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(next) }]);
       }
     } catch (e) {
-      // Shutdown, fenced, or the commit failed in a rebalance: the partition's next owner replays from the committed offset.
-      if (this.parts.get(batch.partition) === part) this.parts.delete(batch.partition);
+      // Shutdown, fenced, or the commit failed in a rebalance: this state is not the committed one any more.
+      // The partition's next owner (this process again, if it kept it) replays it from the committed offset.
+      if (this.parts.get(batch.partition) !== part) return;
+      this.parts.delete(batch.partition);
+      if (this.stopping) return;
+      // Fenced (exactly_once): another process owns it now; if the group gives it back, the next join rebuilds it.
       if (e instanceof Aborted) return;
-      this.log.warn({ partition: batch.partition, err: (e as Error).message }, 'correlation partition dropped after a failed commit; it is rebuilt at its next assignment');
+      this.log.warn({ partition: batch.partition, err: (e as Error).message }, 'correlation commit failed: the partition is rebuilt from its committed offset');
+      if (this.assigned.has(batch.partition)) this.startOver([batch.partition]);
       return;
     }
     resolveOffset(String(last));
