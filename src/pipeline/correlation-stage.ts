@@ -29,8 +29,8 @@ export interface Replayed<T> {
   /** The job's own alerts that go out (rollup holds some back). */
   kept: T[];
   raised: RaisedAlert[];
-  /** kafka mode: the inputs for the internal topic, with the payload of their event. */
-  inputs: { input: CorrelationInput; i: number }[];
+  /** kafka mode: the inputs for the internal topic, with the payload (and record) of their event. */
+  inputs: { input: CorrelationInput; i: number; record?: number }[];
 }
 
 /** What identifies a set of correlation rules / rollups (their compiled form without the bound functions). */
@@ -139,7 +139,7 @@ export class CorrelationStage {
           for (const input of s.inputs) add(correlator.accept(input));
           this.counters.inputs('local', s.inputs.length);
         }
-        else if (this.cfg.mode === 'kafka') for (const input of s.inputs) inputs.push({ input, i: s.i });
+        else if (this.cfg.mode === 'kafka') for (const input of s.inputs) inputs.push({ input, i: s.i, record: s.record });
       } else if (correlator && s.t !== undefined) add(correlator.advance(s.t));
     }
     for (; k < alerts.length; k++) kept.push(alerts[k]);

@@ -21,6 +21,8 @@ import type { EventView } from '../fields/types';
 export interface EventStep {
   /** Index of the payload in its job. */
   i: number;
+  /** The event's record inside a payload of many (CloudWatch, AKS envelopes). */
+  record?: number;
   /** Event time, ns (absent: the event has none; a quiet run: the latest). */
   t?: bigint;
   /** How many of the job's alerts (consecutive, after those of the previous steps) this event raised. */
@@ -43,8 +45,8 @@ export class StepRecorder {
     return correlator || rollup ? new StepRecorder(ruleset, correlator, rollup) : undefined;
   }
 
-  /** Evaluate one event of payload `i`; returns its alerts (as Ruleset.evaluate does) and records its step. */
-  evaluate(view: EventView, i: number): Alert[] {
+  /** Evaluate one event of payload `i` (record `record` of it); returns its alerts (as Ruleset.evaluate does) and records its step. */
+  evaluate(view: EventView, i: number, record?: number): Alert[] {
     const t = view.tsNs ?? eventTimeNs(view.obj, view.source);
     const { alerts, matches } = this.correlator ? this.ruleset.evaluateDetailed(view) : { alerts: this.ruleset.evaluate(view), matches: [] };
     const inputs = this.correlator && matches.length > 0 ? matches.flatMap((m) => this.correlator!.prepare(m, view)) : undefined;
@@ -60,6 +62,7 @@ export class StepRecorder {
       return alerts;
     }
     const step: EventStep = { i, alerts: alerts.length };
+    if (record !== undefined) step.record = record;
     if (t !== undefined) step.t = t;
     if (this.rollup && alerts.length > 0) {
       const keys = alerts.map((a) => this.rollup!.keyOf(a, view));

@@ -72,7 +72,7 @@ export class Evaluator {
     });
     const job: EvaluatedJob = { alerts, letters, events: res.events };
     if (inputs.length > 0) {
-      job.correlation = inputs.map(({ input, i }) => ({ input, origin: spec.origin(i) }));
+      job.correlation = inputs.map((r) => ({ input: r.input, origin: originOf(spec, r) }));
       this.metrics.correlationInputs.inc({ stage: 'produced' }, inputs.length);
     }
     return job;

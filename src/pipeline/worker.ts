@@ -72,7 +72,7 @@ if (!initial.ruleset) {
         for (const r of decoded.rejected ?? []) rejects.push({ i, record: r.recordIndex, reason: r.reason, value: bytes.slice() });
         for (const ev of decoded.events) {
           events++;
-          const raised = rec ? rec.evaluate({ ...ev, num: ++num }, i) : rs.evaluate({ ...ev, num: ++num });
+          const raised = rec ? rec.evaluate({ ...ev, num: ++num }, i, ev.recordIndex) : rs.evaluate({ ...ev, num: ++num });
           if (raised.length === 0) continue;
           // Extracted once per event that raised alerts, only when an output needs it.
           const context = init.context ? alertContext(ev, job.source, init.context.include, init.context.maxEventBytes) : undefined;
