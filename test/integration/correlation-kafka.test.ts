@@ -99,7 +99,7 @@ async function expectExit0(k: Kestrel): Promise<void> {
 test('two processes, each group spread over 4 input partitions: exactly the alerts of kestrel run --json, correlation alerts included', async () => {
   const id = randomUUID().slice(0, 8);
   await setup(id);
-  const events = Array.from({ length: 20 }, (_, c) => copy(c)).flat(); // 1,040 events
+  const events = Array.from({ length: 20 }, (_, c) => copy(c)).flat(); // 520 events
   const expected = oracle(events);
   const correlations = expected.filter(isCorrelation).length;
   expect(correlations).toBe(80); // 4 correlations × 20 copies
@@ -141,6 +141,7 @@ async function sigkillMidWindow(guarantee: 'at_least_once' | 'exactly_once') {
     await waitFor("the first copies' correlation alerts", () => values(out.records).filter(isCorrelation).length >= 40, 45_000);
     const stream = new Stream(brokers(), `in-${id}`, keyed(second), { slice: 52, everyMs: 150 });
     await waitFor('a third of the second half sent', () => stream.sent >= second.length / 3, 20_000);
+    const joinsBeforeKill = a.joins() + b.joins();
     a.proc.kill('SIGKILL');
     await a.exited;
     const a2 = start(`a2-${id}`, member(id, guarantee));
@@ -148,7 +149,7 @@ async function sigkillMidWindow(guarantee: 'at_least_once' | 'exactly_once') {
     await waitForAll('every oracle alert', () => values(out.records), expected, 75_000, 3_000);
     const t = tally(expected, values(out.records));
     const c = tally(expected.filter(isCorrelation), values(out.records).filter(isCorrelation));
-    figure(`correlation kafka, SIGKILL ${guarantee}`, t, `${c.expected} correlation alerts: missing ${c.missing}, extra ${c.extra}, duplicates ${c.duplicates}`);
+    figure(`correlation kafka, SIGKILL ${guarantee}`, t, `${c.expected} correlation alerts: missing ${c.missing}, extra ${c.extra}, duplicates ${c.duplicates}; input group joins before the kill: ${joinsBeforeKill}`);
     if (t.duplicates > 0) {
       // Which alerts came twice, and from where (the output's origin headers).
       const seen = new Map<string, Record<string, string>[]>();
