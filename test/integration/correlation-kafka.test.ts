@@ -177,6 +177,6 @@ test('SIGKILL of one consumer mid-window (exactly_once): no correlation alert lo
   const { all, correlation } = await sigkillMidWindow('exactly_once');
   expect([correlation.missing, correlation.extra, correlation.duplicates]).toEqual([0, 0, 0]);
   // Base alerts go through the input's own transactions (transactor.ts), not this stage: none lost or foreign
-  // here; their duplicates are printed with the figure (1-2 of 60 in 2 of 5 runs on a loaded machine).
+  // here; their duplicates are printed with the figure (1-2 of 60 in 3 of 8 runs on a loaded machine).
   expect([all.missing, all.extra]).toEqual([0, 0]);
 }, 120_000);
