@@ -56,6 +56,10 @@ export function checkServiceConfig(cfg: ServiceConfig): void {
     if (other) throw new ConfigError('metrics.port', `${cfg.metrics.host}:${cfg.metrics.port} is already the address of ${other.key} (whose port also answers /metrics, /healthz and /readyz)`);
   }
 
+  if (cfg.correlation?.mode === 'kafka' && !cfg.inputs.some((i) => i.type === 'kafka')) {
+    throw new ConfigError('correlation.mode', 'kafka needs a kafka input (the correlation stage is a consumer group beside it; use local for webhook and file inputs)');
+  }
+
   if (cfg.delivery.guarantee === 'exactly_once') {
     if (!cfg.outputs.some((o) => o.type === 'kafka')) throw new ConfigError('delivery.guarantee', 'exactly_once needs a kafka output (alerts and offsets are committed in one Kafka transaction)');
     // A webhook that forwards to a Kafka topic is fine: its events are consumed and committed like the others.

@@ -16,7 +16,7 @@ import type { AlertKey } from '../sinks/kafka';
 import { DEFAULT_MAX_BODY_BYTES } from '../sources/webhook';
 import { ConfigError, Section } from './fields';
 import type {
-  AlertFormat, EventSource, FileInputConfig, FileOutputConfig, HttpOutputConfig, KafkaConnection, KafkaInputConfig,
+  AlertFormat, CorrelationConfig, EventSource, FileInputConfig, FileOutputConfig, HttpOutputConfig, KafkaConnection, KafkaInputConfig,
   KafkaOutputConfig, LogLevel, OutputConfig, OutputSelection, SaslMechanism, ServiceConfig, StdoutOutputConfig, WebhookInputConfig, WebhookPathConfig,
 } from './types';
 import { BROKERS_PROBLEM, brokersFrom, envList, envPort, envString, httpUrl, readSecretFile, webhookPath, type Env } from './values';
@@ -351,3 +351,20 @@ export const defaultHostname = (): string => osHostname();
  * the group and across restarts, so a partition's new owner fences the old one.
  */
 export const defaultTransactionalId = (groupId: string): string => `kestrel-${groupId}`;
+
+/** Correlation rules and rollups in the service when the file has no `correlation:` section. */
+export const DEFAULT_CORRELATION: CorrelationConfig = { mode: 'local', toleranceMs: 30_000, maxGroups: 100_000, idleMs: 30_000 };
+
+export function correlationOf(s: Section): CorrelationConfig {
+  s.allow('mode', 'tolerance_ms', 'max_groups', 'topic', 'idle_ms');
+  const c: CorrelationConfig = {
+    mode: s.oneOf('mode', ['local', 'kafka'] as const, DEFAULT_CORRELATION.mode),
+    toleranceMs: s.int('tolerance_ms', DEFAULT_CORRELATION.toleranceMs, 0, 24 * 3_600_000),
+    maxGroups: s.int('max_groups', DEFAULT_CORRELATION.maxGroups, 1),
+    idleMs: s.int('idle_ms', DEFAULT_CORRELATION.idleMs, 100, 3_600_000),
+  };
+  const topic = s.optionalString('topic');
+  if (topic !== undefined) c.topic = topic;
+  s.done();
+  return c;
+}

@@ -7,13 +7,13 @@
 import { applyEnvironment, checkServiceConfig } from './checks';
 import { ConfigError, Section } from './fields';
 import {
-  INPUT_TYPES, OUTPUT_COMMON_KEYS, OUTPUT_KEYS, OUTPUT_TYPES, defaultHostname, defaultNames, defaultTransactionalId, defaultWorkers, fileInput, kafkaConnection,
+  INPUT_TYPES, OUTPUT_COMMON_KEYS, correlationOf, OUTPUT_KEYS, OUTPUT_TYPES, defaultHostname, defaultNames, defaultTransactionalId, defaultWorkers, fileInput, kafkaConnection,
   kafkaInput, logLevelOf, metricsOf, outputOf, pathIn, throttleOf, watchOf, webhookInput, type ReadContext,
 } from './sections';
 import type { InputConfig, OutputConfig, ServiceConfig } from './types';
 
 /** Top-level keys of the service layout. */
-export const SERVICE_KEYS = ['inputs', 'kafka', 'rules', 'engine', 'shaping', 'outputs', 'dead_letters', 'delivery', 'metrics', 'log', 'hostname', 'shutdown_timeout_ms'];
+export const SERVICE_KEYS = ['inputs', 'kafka', 'rules', 'engine', 'shaping', 'outputs', 'dead_letters', 'delivery', 'metrics', 'log', 'hostname', 'shutdown_timeout_ms', 'correlation'];
 
 const INPUT_KEYS: Record<InputConfig['type'], string[]> = {
   kafka: ['topics', 'group_id', 'from_beginning', 'session_timeout_ms', 'format', 'source', 'fields', 'aks_categories'],
@@ -116,6 +116,8 @@ export function serviceConfigFrom(doc: unknown, ctx: ReadContext, defaults: Serv
   };
   if (kafka) cfg.kafka = kafka;
   if (deadLetters) cfg.deadLetters = deadLetters;
+  const corr = top.optionalSection('correlation');
+  if (corr) cfg.correlation = correlationOf(corr);
   const metrics = metricsOf(top.optionalSection('metrics'), ctx);
   if (metrics) cfg.metrics = metrics;
 

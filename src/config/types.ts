@@ -137,6 +137,25 @@ export interface StdoutOutputConfig extends OutputCommon {
 
 export type OutputConfig = KafkaOutputConfig | HttpOutputConfig | FileOutputConfig | StdoutOutputConfig;
 
+/**
+ * Correlation rules and rollups in the service. `local`: one Correlator in
+ * this process sees every event (file, webhook inputs; Kafka with one
+ * consumer process). `kafka`: base-rule matches go through an internal topic
+ * keyed by correlation group, and each process correlates the partitions of
+ * it that it is assigned (docs/correlation.md).
+ */
+export interface CorrelationConfig {
+  mode: 'local' | 'kafka';
+  /** Out-of-order tolerance in event time. */
+  toleranceMs: number;
+  /** Cap on correlation groups held (per process in local mode, per internal partition in kafka mode). */
+  maxGroups: number;
+  /** kafka mode: the internal topic (undefined: `<group_id>-correlation` of the first kafka input); its consumer group has the same name. */
+  topic?: string;
+  /** kafka mode: an internal partition that received nothing for this long (wall clock) is taken as caught up: its waiting matches are applied. */
+  idleMs: number;
+}
+
 export interface ServiceConfig {
   inputs: InputConfig[];
   /** Required when any input, output or the dead-letter topic uses Kafka. */
@@ -156,6 +175,8 @@ export interface ServiceConfig {
   /** Undefined: undecodable messages are logged and counted only (warned at start). */
   deadLetters?: { topic: string };
   delivery: { guarantee: DeliveryMode; commitIntervalMs: number; transactionalId: string };
+  /** Undefined: the defaults (local mode, DEFAULT_CORRELATION in sections.ts). */
+  correlation?: CorrelationConfig;
   /** Undefined: no HTTP endpoint for /metrics, /healthz, /readyz. */
   metrics?: { host: string; port: number };
   log: { level: LogLevel };

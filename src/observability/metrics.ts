@@ -32,6 +32,13 @@ export class Metrics {
     buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
     registers: [this.registry],
   });
+  readonly correlationGroups = this.g('kestrel_correlation_groups', 'Correlation groups held in memory (every correlation, every internal partition of this process)');
+  readonly correlationAlerts = this.c('kestrel_correlation_alerts_total', 'Correlation alerts raised (before throttling)', ['rule']);
+  readonly correlationStateLimit = this.c('kestrel_correlation_state_limit_total', 'Base-rule matches dropped because the correlation group cap (correlation.max_groups) was reached');
+  readonly correlationLate = this.c('kestrel_correlation_late_total', 'Base-rule matches that arrived later than correlation.tolerance_ms (not counted)');
+  readonly correlationInputs = this.c('kestrel_correlation_inputs_total', 'Prepared base-rule matches, by stage: local (this process correlates), produced (to the internal topic), consumed (from it), duplicate (an input message read twice: taken once)', ['stage']);
+  readonly ruleCostSeconds = this.c('kestrel_rule_evaluation_seconds_total', 'Estimated time spent evaluating each rule (one evaluation in 64 is timed; its time counts for 64)', ['rule']);
+  readonly ruleCostSamples = this.c('kestrel_rule_evaluation_samples_total', 'Timed rule evaluations behind kestrel_rule_evaluation_seconds_total', ['rule']);
   readonly ruleReloads = this.c('kestrel_rules_reloads_total', 'Rule reloads (SIGHUP, file watch), by result', ['result']);
   readonly rulesetInfo = this.g('kestrel_ruleset_info', 'The running ruleset (its sha256 in the hash label)', ['hash']);
   // outputs

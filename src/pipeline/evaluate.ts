@@ -6,11 +6,12 @@
  * acknowledges once it is delivered.
  */
 import type { PayloadFormat } from '../decode/envelope';
-import { alertJson } from '../engine/alert';
+import { alertJson, type Alert } from '../engine/alert';
 import type { AlertShaper } from '../engine/shaping';
 import type { Metrics } from '../observability/metrics';
 import type { DeadLetter } from '../sinks/kafka';
 import type { AlertOrigin, OutgoingAlert } from '../sinks/types';
+import type { CorrelationStage } from './correlation-stage';
 import type { JobOutput } from './outputs';
 import type { WorkerPool } from './pool';
 
@@ -31,6 +32,9 @@ export interface EvaluatedJob extends JobOutput {
   events: number;
 }
 
+/** The rule workers time one rule evaluation in this many (RulesetOptions.costSampleEvery's default). */
+const COST_SAMPLE_EVERY = 64;
+
 /** Where an alert's event came from: its payload's origin, and its record inside a payload of many. */
 function originOf(spec: JobSpec, a: { i: number; record?: number }): AlertOrigin {
   const o = spec.origin(a.i);
@@ -38,6 +42,9 @@ function originOf(spec: JobSpec, a: { i: number; record?: number }): AlertOrigin
 }
 
 export class Evaluator {
+  /** Correlation rules and rollups (the service sets it when the rules have any; a reload may add them). */
+  correlation: CorrelationStage | undefined;
+
   constructor(
     readonly pool: WorkerPool,
     private readonly shaper: AlertShaper,
@@ -49,21 +56,58 @@ export class Evaluator {
     const res = await this.pool.run(worker, values, spec.format, spec.source, spec.aksCategories);
     for (const s of res.seconds) this.metrics.evaluation.observe(s);
     this.metrics.events.inc({ input: spec.input }, res.events);
-    let alerts: OutgoingAlert[];
-    if (!this.shapes && !spec.fields) alerts = res.alerts.map((a) => ({ alert: a.alert, json: a.json, origin: originOf(spec, a), context: a.context }));
-    else {
-      // Shaping may add fields: such alerts are rendered again; unchanged ones keep the worker's JSON.
-      const shaped = res.alerts.map((a) => ({ a, shaped: this.shaper.shape([a.alert], spec.fields, spec.input)[0] }));
-      alerts = shaped.filter((s) => s.shaped).map(({ a, shaped }) => ({ alert: shaped!, json: shaped === a.alert ? a.json : alertJson(shaped!), origin: originOf(spec, a), context: a.context }));
+    for (const [rule, ns, n] of res.costs ?? []) {
+      this.metrics.ruleCostSeconds.inc({ rule }, (ns * COST_SAMPLE_EVERY) / 1e9);
+      this.metrics.ruleCostSamples.inc({ rule }, n);
     }
-    for (const a of alerts) {
-      this.metrics.alerts.inc({ rule: a.alert.rule, priority: a.alert.priority });
-      this.metrics.falcoMatches.inc({ rule_name: a.alert.rule, priority: a.alert.priority, source: a.alert.source });
-    }
+    // Rollups hold some alerts back and add summaries; correlation rules add their alerts (correlation-stage.ts).
+    const stage = this.correlation;
+    const { kept, raised, inputs } = stage ? stage.replay(res.steps, res.alerts, (a) => a.alert) : { kept: res.alerts, raised: [], inputs: [] };
+    const own = kept.map((a) => ({ alert: a.alert, json: a.json, origin: originOf(spec, a), context: a.context }));
+    const alerts = this.shape([...own, ...raised.map((r) => ({ alert: r.alert, json: alertJson(r.alert), origin: spec.origin(r.i) }))], spec.fields, spec.input);
+    this.count(alerts);
     const letters: DeadLetter[] = res.rejects.map((r) => {
       this.metrics.rejected.inc({ input: spec.input });
       return { value: r.value, reason: r.reason, origin: originOf(spec, r) };
     });
-    return { alerts, letters, events: res.events };
+    const job: EvaluatedJob = { alerts, letters, events: res.events };
+    if (inputs.length > 0) {
+      job.correlation = inputs.map((r) => ({ input: r.input, origin: originOf(spec, r) }));
+      this.metrics.correlationInputs.inc({ stage: 'produced' }, inputs.length);
+    }
+    return job;
+  }
+
+  /** End of input or shutdown: the alerts of every open correlation window and rollup. */
+  flushCorrelation(): OutgoingAlert[] {
+    const flushed = this.correlation?.flush() ?? [];
+    const alerts = this.shape(flushed.map((alert) => ({ alert, json: alertJson(alert) })));
+    this.count(alerts);
+    return alerts;
+  }
+
+  /** Alerts of another stage (the kafka-mode correlation consumer): shaped and counted like the workers' ones. */
+  finish(raised: { alert: Alert; origin?: AlertOrigin }[]): OutgoingAlert[] {
+    const alerts = this.shape(raised.map(({ alert, origin }) => ({ alert, json: alertJson(alert), origin })));
+    this.count(alerts);
+    return alerts;
+  }
+
+  private shape(alerts: OutgoingAlert[], fields?: Record<string, string>, input?: string): OutgoingAlert[] {
+    if (!this.shapes && !fields) return alerts;
+    // Shaping may add fields: such alerts are rendered again; unchanged ones keep their JSON.
+    const out: OutgoingAlert[] = [];
+    for (const a of alerts) {
+      const shaped = this.shaper.shape([a.alert], fields, input)[0];
+      if (shaped) out.push(shaped === a.alert ? a : { ...a, alert: shaped, json: alertJson(shaped) });
+    }
+    return out;
+  }
+
+  private count(alerts: OutgoingAlert[]): void {
+    for (const a of alerts) {
+      this.metrics.alerts.inc({ rule: a.alert.rule, priority: a.alert.priority });
+      this.metrics.falcoMatches.inc({ rule_name: a.alert.rule, priority: a.alert.priority, source: a.alert.source });
+    }
   }
 }

@@ -17,6 +17,7 @@ import type { Metrics } from '../observability/metrics';
 import type { Breaker, BreakerState } from '../sinks/breaker';
 import type { DeadLetter } from '../sinks/kafka';
 import type { AlertSink, OutgoingAlert } from '../sinks/types';
+import type { CorrelationRecord } from './correlation-topic';
 import type { AlertPredicate } from './selection';
 
 export class Aborted extends Error {
@@ -35,6 +36,8 @@ export class DeliveryFailed extends Error {
 export interface JobOutput {
   alerts: OutgoingAlert[];
   letters: DeadLetter[];
+  /** Correlation mode kafka: the prepared base-rule matches, for the internal topic (delivered with the alerts). */
+  correlation?: CorrelationRecord[];
 }
 
 /** One configured output: where alerts go, which ones, and its breaker. */
@@ -56,6 +59,9 @@ export interface DeliverOptions {
   letters?: boolean;
 }
 
+/** Where correlation mode kafka sends a job's prepared matches (the internal topic; resolves once acknowledged). */
+export type CorrelationSink = (records: CorrelationRecord[]) => Promise<void>;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Backoff before retry `attempt`: exponential to 2 s, jittered ±50 % so outputs and jobs do not retry in lockstep. */
@@ -66,6 +72,8 @@ export function retryDelay(attempt: number, random = Math.random): number {
 export class OutputSet {
   /** Set when shutdown gives up: retry loops end with Aborted. */
   aborted = false;
+  /** Correlation mode kafka (at_least_once): a job's prepared matches are delivered with its alerts. */
+  correlationSink: CorrelationSink | undefined;
 
   constructor(
     readonly outputs: Output[],
@@ -90,6 +98,8 @@ export class OutputSet {
       work.push(this.retry(o.name, () => o.send(share), opts.deadline).then(() => void this.metrics.outputAlerts.inc({ output: o.name }, share.length)));
     }
     if (opts.letters !== false && out.letters.length > 0) work.push(this.sendLetters(out.letters, opts.deadline));
+    const sink = this.correlationSink;
+    if (sink && out.correlation?.length) work.push(this.retry('correlation', () => sink(out.correlation!), opts.deadline));
     await Promise.all(work);
   }
 

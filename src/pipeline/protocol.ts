@@ -4,6 +4,7 @@ import type { Alert } from '../engine/alert';
 import type { AlertContext, IncludeEvent } from '../engine/alert-context';
 import type { RuleMatching, RulesFile } from '../engine/ruleset';
 import type { Priority } from '../language/priority';
+import type { EventStep } from './correlation-steps';
 
 /**
  * workerData of every worker. `files` is the rule set the main thread read and
@@ -71,6 +72,10 @@ export interface JobResult {
   events: number;
   /** Decode + evaluation time of each payload, seconds. */
   seconds: Float64Array;
+  /** Correlation rules and rollups: each event's share, in order (only when the ruleset has them). */
+  steps?: EventStep[];
+  /** Rule cost samples taken during this job: [rule, nanoseconds, samples] (one evaluation in costSampleEvery is timed). */
+  costs?: [string, number, number][];
 }
 
 /** The outcome of a rules update in one worker (a failed rebuild keeps the previous rules). */

@@ -24,6 +24,10 @@ import { KafkaDeadLetters, type DeadLetter } from '../sinks/kafka';
 import { RenewableProducer } from '../sinks/renewable-producer';
 import { kafkaClient } from '../sources/kafka';
 import { describeKafkaError } from '../sources/kafka-errors';
+import { DEFAULT_CORRELATION } from '../config/sections';
+import { CorrelationConsumer } from './correlation-consumer';
+import { CorrelationStage } from './correlation-stage';
+import { inputMessage } from './correlation-topic';
 import { Evaluator } from './evaluate';
 import { FileInput } from './file-input';
 import { KafkaInput } from './kafka-input';
@@ -83,6 +87,10 @@ export class Service {
   private kafka: Kafka | undefined;
   private readonly producers: RenewableProducer[] = [];
   private pool: WorkerPool | undefined;
+  private evaluator: Evaluator | undefined;
+  /** Correlation mode kafka: the stage that consumes the internal topic, and its transactions (exactly_once). */
+  private correlationConsumer: CorrelationConsumer | undefined;
+  private correlationTxn: { transactor: Transactor; producers: ReturnType<typeof kafkaPartitionProducers> } | undefined;
   private outputs: OutputSet | undefined;
   private transactor: Transactor | undefined;
   private txProducers: ReturnType<typeof kafkaPartitionProducers> | undefined;
@@ -205,9 +213,15 @@ export class Service {
     const shaper = new AlertShaper({ staticFields: Object.keys(cfg.shaping.fields).length ? cfg.shaping.fields : undefined, throttle: cfg.shaping.throttle });
     shaper.onSuppressed = (a) => m.suppressed.inc({ rule: a.rule });
     const evaluator = new Evaluator(this.pool, shaper, m, Object.keys(cfg.shaping.fields).length > 0 || cfg.shaping.throttle !== undefined);
+    this.evaluator = evaluator;
+    // Correlation rules and rollups (always there: a reload may bring the first ones).
+    const stage = new CorrelationStage(this.holder.current, cfg.correlation ?? DEFAULT_CORRELATION, m, this.logger);
+    evaluator.correlation = stage;
+    this.holder.onSwap((rs) => stage.swap(rs));
 
     await this.buildOutputs();
     const outputs = this.outputs!;
+    if (this.correlationTopic) await this.startCorrelationStage(this.correlationTopic, evaluator);
 
     for (const ic of cfg.inputs) this.inputs.push(this.makeInput(ic, evaluator, outputs));
     for (const input of this.inputs) await this.startInput(input);
@@ -228,6 +242,7 @@ export class Service {
     }
     for (const o of cfg.outputs) if (o.type === 'kafka') needed.push([`outputs.${o.name}.topic`, o.topic]);
     if (cfg.deadLetters) needed.push(['dead_letters.topic', cfg.deadLetters.topic]);
+    if (this.correlationTopic) needed.push(['correlation.topic', this.correlationTopic]);
     let existing: Set<string> | undefined;
     for (let attempt = 0; !existing; attempt++) {
       // One quick attempt per round: this loop retries (and says so at once), not kafkajs's long backoff.
@@ -286,9 +301,48 @@ export class Service {
       // The default id names the host (config/sections.ts), but a partition's next owner must use the same
       // transactional id to fence the previous one: the default prefix is the group's, the same on every member.
       const prefix = cfg.delivery.transactionalId;
-      this.transactor = new Transactor({ groupId, prefix, output: out, dlqTopic: cfg.deadLetters?.topic, outputs: this.outputs, metrics: this.metrics, breaker: out.breaker, producers: this.txProducers, logger: this.logger });
+      this.transactor = new Transactor({ groupId, prefix, output: out, dlqTopic: cfg.deadLetters?.topic, outputs: this.outputs, metrics: this.metrics, breaker: out.breaker, producers: this.txProducers, logger: this.logger, correlationTopic: this.correlationTopic });
       this.watch(out.name, this.transactor.breaker);
     }
+  }
+
+  /** Correlation mode kafka: the internal topic (default `<group_id>-correlation` of the first kafka input). */
+  private get correlationTopic(): string | undefined {
+    const c = this.cfg.correlation;
+    if (c?.mode !== 'kafka') return undefined;
+    const group = this.cfg.inputs.find((i): i is Extract<InputConfig, { type: 'kafka' }> => i.type === 'kafka')!.groupId;
+    return c.topic ?? `${group}-correlation`;
+  }
+
+  /**
+   * Correlation mode kafka: the jobs' prepared matches go to the internal
+   * topic with their alerts (at_least_once: the output set sends them before
+   * the input commits; exactly_once: inside the input partition's
+   * transaction), and a second consumer group correlates that topic.
+   */
+  private async startCorrelationStage(topic: string, evaluator: Evaluator): Promise<void> {
+    const cfg = this.cfg;
+    const outputs = this.outputs!;
+    const plain = await this.producer({ idempotent: true, maxInFlightRequests: 1 });
+    if (!this.transactor) outputs.correlationSink = async (records) => void (await plain.send({ topic, acks: -1, messages: records.map((r) => inputMessage(r.input, r.origin)) }));
+    let kafka = this.kafka!;
+    let transactor: Transactor | undefined;
+    if (cfg.delivery.guarantee === 'exactly_once') {
+      const out = cfg.outputs.find((o): o is Extract<typeof o, { type: 'kafka' }> => o.type === 'kafka')!;
+      const producers = kafkaPartitionProducers(this.kafka!, topic, { transactionTimeout: 60_000 });
+      transactor = new Transactor({ groupId: topic, prefix: cfg.delivery.transactionalId, output: out, dlqTopic: undefined, outputs, metrics: this.metrics, breaker: out.breaker, producers, logger: this.logger });
+      this.correlationTxn = { transactor, producers };
+      kafka = reportingAssignments(this.kafka!, (a) => transactor!.assigned([topic], a));
+    }
+    const first = cfg.inputs.find((i): i is Extract<InputConfig, { type: 'kafka' }> => i.type === 'kafka')!;
+    this.correlationConsumer = new CorrelationConsumer({
+      kafka, topic, groupId: topic, cfg: cfg.correlation!, ruleset: () => this.holder.current, evaluator, outputs, transactor, producer: plain,
+      sessionTimeoutMs: first.sessionTimeoutMs, metrics: this.metrics, logger: this.logger,
+    });
+    await this.correlationConsumer.start();
+    const consumer = this.correlationConsumer;
+    this.holder.onSwap((rs) => consumer.swap(rs));
+    void this.correlationConsumer.failed.then((e) => this.fatal('correlation stage', e));
   }
 
   /** Breaker state → metric, log, readiness, and the pause of every Kafka partition while any is open. */
@@ -350,6 +404,19 @@ export class Service {
     }
   }
 
+  /**
+   * After the inputs drained: the alerts of open correlation windows and
+   * rollups go out (kestrel run does the same at the end of its input). In
+   * exactly_once the Kafka output is written only inside the input's
+   * transactions, so these reach the other outputs only.
+   */
+  private async flushCorrelation(): Promise<void> {
+    const alerts = this.evaluator?.flushCorrelation() ?? [];
+    if (alerts.length === 0 || !this.outputs) return;
+    if (this.transactor) this.logger.warn({ alerts: alerts.length }, 'exactly_once: correlation and rollup alerts flushed at shutdown go to the outputs other than Kafka');
+    await this.outputs.deliver({ alerts, letters: [] });
+  }
+
   /** Resolves when every input is finite (files) and finished: the service has nothing more to do. */
   get inputsFinished(): Promise<void> {
     const files = this.inputs.filter((i): i is FileInput => i instanceof FileInput);
@@ -380,6 +447,9 @@ export class Service {
       await this.transactor?.idle();
     };
     let drained = await within(pending(), left() * 0.8);
+    // The correlation stage drains after the inputs: their last matches were written to its topic.
+    if (this.correlationConsumer) await this.correlationConsumer.stop(Date.now() + left() * 0.5);
+    if (drained) drained = await within(this.flushCorrelation(), left() * 0.5);
     if (!drained) {
       this.logger.error('shutdown timeout: undelivered work is left unacknowledged (Kafka re-reads it; webhook senders retry)');
       if (this.outputs) this.outputs.aborted = true;
@@ -387,7 +457,7 @@ export class Service {
     for (const i of this.inputs) if (i instanceof KafkaInput) drained = (await i.stop(Date.now() + left())) && drained;
     await within(this.outputs?.close() ?? Promise.resolve(), left());
     await Promise.allSettled(this.producers.map((p) => within(p.disconnect(), left())));
-    await within(Promise.all([this.transactor?.close(), this.txProducers?.close()]), left());
+    await within(Promise.all([this.transactor?.close(), this.txProducers?.close(), this.correlationTxn?.transactor.close(), this.correlationTxn?.producers.close()]), left());
     await this.pool?.close();
     await this.http?.close();
     if (this.started) this.logger.info({ drained }, 'stopped');

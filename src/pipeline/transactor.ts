@@ -31,6 +31,7 @@ import type { Metrics } from '../observability/metrics';
 import { Breaker, type BreakerOptions } from '../sinks/breaker';
 import { alertMessage, deadLetterMessage } from '../sinks/kafka';
 import type { AlertOrigin } from '../sinks/types';
+import { inputMessage } from './correlation-topic';
 import { Fenced, isFenced } from './fencing';
 import type { JobOutput, OutputSet } from './outputs';
 import { PartitionTxn, transactionalId, type PartitionProducers, type Queued, type Txn } from './partition-txn';
@@ -53,6 +54,8 @@ export interface TransactorOptions {
   breaker: BreakerOptions;
   producers: PartitionProducers;
   logger?: Logger;
+  /** Correlation mode kafka: the internal topic the jobs' prepared matches are written to, inside the same transaction. */
+  correlationTopic?: string;
   /** How long a revoked partition's drained producer waits for late jobs before it is closed (default 5 s). */
   lingerMs?: number;
 }
@@ -217,13 +220,15 @@ export class Transactor {
     const fresh = (origin: AlertOrigin | undefined) => origin?.offset === undefined || Number(origin.offset) >= floor;
     const alerts = batch.flatMap((q) => q.out.alerts).filter((a) => this.select(a) && fresh(a.origin));
     const letters = dlqTopic ? batch.flatMap((q) => q.out.letters).filter((l) => fresh(l.origin)) : [];
+    const matches = this.o.correlationTopic ? batch.flatMap((q) => q.out.correlation ?? []).filter((r) => fresh(r.origin)) : [];
     const next = Math.max(st.committed, ...batch.map((q) => q.next));
-    if (alerts.length === 0 && letters.length === 0 && next <= st.committed) return 'committed';
+    if (alerts.length === 0 && letters.length === 0 && matches.length === 0 && next <= st.committed) return 'committed';
     let txn: Txn | undefined;
     try {
       txn = await producer.transaction();
       if (alerts.length > 0) await txn.send({ topic: output.topic, acks: -1, messages: alerts.map((a) => alertMessage(this.render ? this.render(a) : a, output.key)) });
       if (letters.length > 0) await txn.send({ topic: dlqTopic!, acks: -1, messages: letters.map(deadLetterMessage) });
+      if (matches.length > 0) await txn.send({ topic: this.o.correlationTopic!, acks: -1, messages: matches.map((r) => inputMessage(r.input, r.origin)) });
       await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: st.topic, partitions: [{ partition: st.partition, offset: String(next) }] }] });
       await txn.commit();
     } catch (e) {

@@ -9,12 +9,27 @@ import { decodePayload } from '../decode/envelope';
 import { alertJson } from '../engine/alert';
 import { alertContext } from '../engine/alert-context';
 import { Ruleset } from '../engine/ruleset';
+import { StepRecorder } from './correlation-steps';
 import type { AlertOut, FromWorker, JobRequest, RejectOut, ToWorker, WorkerInit } from './protocol';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
-const options = { ruleMatching: init.ruleMatching, minPriority: init.minPriority, hostname: init.hostname };
+/** Sampled rule cost since the last job result: rule → [ns, samples] (RulesetOptions.onCostSample). */
+let costs = new Map<string, [number, number]>();
+const onCostSample = (rule: string, ns: number) => {
+  const c = costs.get(rule);
+  if (c) {
+    c[0] += ns;
+    c[1]++;
+  } else costs.set(rule, [ns, 1]);
+};
+const options = { ruleMatching: init.ruleMatching, minPriority: init.minPriority, hostname: init.hostname, onCostSample };
+const takeCosts = () => {
+  const out = [...costs].map(([rule, [ns, n]]) => [rule, ns, n] as [string, number, number]);
+  costs = new Map();
+  return out;
+};
 
 function firstError(diags: { severity: string; file?: string; line?: number; message: string }[]): string {
   const d = diags.find((x) => x.severity === 'error');
@@ -26,11 +41,14 @@ if (!initial.ruleset) {
   post({ type: 'fatal', message: firstError(initial.diagnostics) });
 } else {
   let ruleset = initial.ruleset;
+  // Correlation rules and rollups: the steps the main thread replays (undefined when the ruleset has neither).
+  let recorder = StepRecorder.forRuleset(ruleset);
   let num = 0;
   post({ type: 'ready', rules: ruleset.compiledRules().length });
 
   const evaluateJob = (job: JobRequest) => {
     const rs = ruleset;
+    const rec = recorder;
     const alerts: AlertOut[] = [];
     const rejects: RejectOut[] = [];
     const seconds = new Float64Array(job.lengths.length);
@@ -54,7 +72,7 @@ if (!initial.ruleset) {
         for (const r of decoded.rejected ?? []) rejects.push({ i, record: r.recordIndex, reason: r.reason, value: bytes.slice() });
         for (const ev of decoded.events) {
           events++;
-          const raised = rs.evaluate({ ...ev, num: ++num });
+          const raised = rec ? rec.evaluate({ ...ev, num: ++num }, i, ev.recordIndex) : rs.evaluate({ ...ev, num: ++num });
           if (raised.length === 0) continue;
           // Extracted once per event that raised alerts, only when an output needs it.
           const context = init.context ? alertContext(ev, job.source, init.context.include, init.context.maxEventBytes) : undefined;
@@ -63,7 +81,7 @@ if (!initial.ruleset) {
       }
       seconds[i] = Number(process.hrtime.bigint() - started) / 1e9;
     }
-    post({ type: 'result', id: job.id, alerts, rejects, events, seconds }, [seconds.buffer as ArrayBuffer]);
+    post({ type: 'result', id: job.id, alerts, rejects, events, seconds, ...(rec ? { steps: rec.take() } : {}), ...(costs.size > 0 ? { costs: takeCosts() } : {}) }, [seconds.buffer as ArrayBuffer]);
   };
 
   port.on('message', (msg: ToWorker) => {
@@ -72,6 +90,7 @@ if (!initial.ruleset) {
       const built = Ruleset.build(msg.files, options);
       if (built.ruleset) {
         ruleset = built.ruleset;
+        recorder = StepRecorder.forRuleset(ruleset);
         post({ type: 'rules', ok: true, rules: ruleset.compiledRules().length });
       } else post({ type: 'rules', ok: false, rules: ruleset.compiledRules().length, message: firstError(built.diagnostics) });
       return;

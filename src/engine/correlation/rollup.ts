@@ -79,13 +79,24 @@ export class Rollup {
 
   /** Alerts to emit now for this alert: itself (first of its window, or unrolled), none (held back), plus summaries that became due. */
   consume(alert: Alert, view: EventView): Alert[] {
+    return this.consumeKeyed(alert, this.keyOf(alert, view));
+  }
+
+  /** The window key of an alert of a rule with a rollup (undefined: its rule has none). Where the event is (a rule worker). */
+  keyOf(alert: Alert, view: EventView): string | undefined {
+    const spec = this.specs.get(alert.rule);
+    if (!spec) return undefined;
+    return `${alert.rule}\0${JSON.stringify(spec.groupBy.map((f) => renderForOutput(f.def, safe(f, view), view).text))}`;
+  }
+
+  /** consume() with the key computed elsewhere (keyOf, next to the event): the service's main thread has no event. */
+  consumeKeyed(alert: Alert, key: string | undefined): Alert[] {
     const out = this.advance(alert.timeNs);
     const spec = this.specs.get(alert.rule);
-    if (!spec) {
+    if (!spec || key === undefined) {
       out.push(alert);
       return out;
     }
-    const key = `${alert.rule}\0${JSON.stringify(spec.groupBy.map((f) => renderForOutput(f.def, safe(f, view), view).text))}`;
     const w = this.open.get(key);
     if (w) {
       w.count++;
