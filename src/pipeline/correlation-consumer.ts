@@ -16,7 +16,8 @@
  * are muted again by the replay itself. From the committed offset on the
  * partition is live.
  */
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { ProducerHandle } from '../sinks/renewable-producer';
 import type { Logger } from 'pino';
 import type { CorrelationConfig } from '../config/types';
 import type { Alert } from '../engine/alert';
@@ -43,7 +44,7 @@ export interface CorrelationConsumerDeps {
   /** exactly_once: alerts and offsets committed in per-partition transactions. */
   transactor?: Transactor;
   /** Writes the ticks (a plain idempotent producer). */
-  producer: Producer;
+  producer: ProducerHandle;
   sessionTimeoutMs: number;
   metrics: Metrics;
   logger: Logger;
