@@ -12,6 +12,8 @@ import { openInput } from '../sources/file';
 import { loadCommandRules, writeWithBackpressure } from './common';
 import { formatCostTable } from './list';
 import { ProgressLine, type ProgressOptions } from './progress';
+import { DEFAULT_PARALLEL, planSegments, runSegments, type ParallelOptions } from './run-parallel';
+import { numbered } from './run-segments';
 
 export interface RunOptions {
   rules: string[];
@@ -31,6 +33,8 @@ export interface RunOptions {
   stats?: boolean;
   /** Out-of-order tolerance of correlation rules, ms (default 30 s). */
   correlationToleranceMs?: number;
+  /** Two threads for a large regular file (see run-parallel.ts); false: one. Default DEFAULT_PARALLEL. */
+  parallel?: ParallelOptions | false;
 }
 
 export interface RunSummary {
@@ -45,7 +49,8 @@ export interface RunSummary {
 }
 
 export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const { ruleset, code } = loadCommandRules(opts.rules, { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() }, err, true);
+  const rulesetOptions = { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() };
+  const { ruleset, texts, code } = loadCommandRules(opts.rules, rulesetOptions, err, true);
   if (!ruleset) return code;
   const fromStdin = !opts.input || opts.input === '-';
   if (!opts.input && (opts.stdinIsTTY ?? process.stdin.isTTY) === true) {
@@ -56,13 +61,32 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const rollup = ruleset.newRollup({ onLimit: (m) => err.write(`kestrel: ${m}\n`) });
 
   const summary: RunSummary = { documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map() };
-  const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes, parse: true });
+  const maxEventBytes = opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes;
   const host = hostname();
   const label = fromStdin ? 'stdin' : opts.input!;
   let pendingOut = '';
   const progress = new ProgressLine(err, () => summary, opts.progress);
   // Alerts to the same terminal would land on the progress line: erase it first.
   const outSharesTerminal = (out as { isTTY?: boolean }).isTTY === true;
+
+  // A large file without state carried from event to event: two threads, same output.
+  let resumeAt: { byte: number; lines: number } | undefined = { byte: 0, lines: 0 };
+  const parallel = opts.parallel ?? DEFAULT_PARALLEL;
+  if (parallel && !fromStdin && texts && !correlator && !rollup && !opts.format && !opts.stats && !ruleset.usesField('evt.num')) {
+    const plan = planSegments(opts.input!, parallel, { maxEventBytes, json: opts.json, source: opts.source, hostname: host });
+    if (plan) {
+      try {
+        ({ resumeAt } = await runSegments({ ruleset, texts, rulesetOptions, input: opts.input!, plan, summary, out, err, progress, label, outSharesTerminal }));
+      } catch (e) {
+        progress.stop();
+        err.write(`kestrel: cannot read ${label}: ${readError(e as NodeJS.ErrnoException)}\n`);
+        return 2;
+      }
+    }
+  }
+  const splitter = new DocumentSplitter({
+    ...DEFAULT_SPLITTER_OPTIONS, maxBytes: maxEventBytes, parse: true, startLine: resumeAt?.lines ?? 0, midStream: (resumeAt?.byte ?? 0) > 0,
+  });
   const emit = (alerts: Alert[]) => {
     for (const alert of alerts) {
       count(summary, alert);
@@ -116,7 +140,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   // Each document is decoded and evaluated as soon as it is split: fewer live objects per GC.
   const sink = { push: handleDoc };
 
-  const input = openInput(opts.input);
+  const input = resumeAt ? openInput(opts.input, resumeAt.byte) : [];
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       splitter.pushTo(chunk, sink);
@@ -133,7 +157,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
     return 2;
   }
   progress.stop();
-  for (const doc of splitter.end()) handleDoc(doc);
+  if (resumeAt) for (const doc of splitter.end()) handleDoc(doc);
   if (correlator) emit(correlator.flush());
   if (rollup) emit(rollup.flush());
   if (pendingOut) await (writeWithBackpressure(out, pendingOut) ?? Promise.resolve());
@@ -156,11 +180,6 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
 function readError(e: NodeJS.ErrnoException): string {
   const what: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory' };
   return e.code ? (what[e.code] ? `${what[e.code]} (${e.code})` : e.code) : e.message;
-}
-
-/** The event with its sequence number (a literal of one shape: cheaper than a spread). */
-function numbered(ev: EventView, num: number): EventView {
-  return { obj: ev.obj, source: ev.source, raw: ev.raw, hostname: ev.hostname, tsNs: ev.tsNs, meta: ev.meta, num };
 }
 
 function count(s: RunSummary, a: Alert): void {

@@ -31,6 +31,10 @@ export interface SplitterOptions {
   maxDepth: number;
   /** Parse single-line documents on the way (their RawDocument carries `value`). */
   parse?: boolean;
+  /** Lines already read before the first byte pushed (documents are numbered after them). */
+  startLine?: number;
+  /** The first byte pushed is not the start of the input: no byte order mark is looked for. */
+  midStream?: boolean;
 }
 
 export const DEFAULT_SPLITTER_OPTIONS: SplitterOptions = { maxBytes: 16 * 1024 * 1024, maxDepth: 512 };
@@ -38,11 +42,23 @@ export const DEFAULT_SPLITTER_OPTIONS: SplitterOptions = { maxBytes: 16 * 1024 *
 export class DocumentSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private lineNo = 0;
+  private lineNo: number;
   /** Current multi-line document, if one is open. */
   private doc: { startLine: number; parts: string[]; bytes: number; depth: number; inString: boolean; escape: boolean; maxDepth: number; tooBig: boolean } | undefined;
 
-  constructor(private readonly options: SplitterOptions = DEFAULT_SPLITTER_OPTIONS) {}
+  constructor(private readonly options: SplitterOptions = DEFAULT_SPLITTER_OPTIONS) {
+    this.lineNo = options.startLine ?? 0;
+  }
+
+  /** Lines read so far (including options.startLine). */
+  get lines(): number {
+    return this.lineNo;
+  }
+
+  /** Between documents: no partial line held and no multi-line document open. */
+  get idle(): boolean {
+    return this.doc === undefined && this.pending.length === 0 && this.pendingBytes === 0;
+  }
 
   /** Feed a chunk; returns the documents completed by it. */
   push(chunk: Buffer): RawDocument[] {
@@ -146,7 +162,7 @@ export class DocumentSplitter {
   /** One line of valid UTF-8 text (`bytes` long, line terminator excluded). */
   private takeText(text: string, bytes: number, out: DocumentSink): void {
     if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-    if (this.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (this.lineNo === 1 && !this.options.midStream && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
     if (!this.doc) {
       if (this.options.parse) {

@@ -186,3 +186,16 @@ test('pushTo hands over the same documents as push, one at a time', () => {
   expect([...got, ...s.end()]).toEqual(expected);
   expect(expected.map((d) => d.line)).toEqual([1, 2, 4, 5, 6]);
 });
+
+test('a splitter started mid-stream: numbered after startLine, no byte order mark looked for, idle only between documents', () => {
+  const s = new DocumentSplitter({ maxBytes: 1024, maxDepth: 8, startLine: 10, midStream: true });
+  expect(s.idle).toBe(true);
+  expect(s.push(Buffer.from('\ufeff{"a":1}\n{\n'))).toEqual([{ ok: true, text: '\ufeff{"a":1}', line: 11 }]);
+  expect([s.idle, s.lines]).toEqual([false, 12]);
+  expect(s.push(Buffer.from('"b": 2\n}\n{"c"'))).toEqual([{ ok: true, text: '{\n"b": 2\n}', line: 12 }]);
+  expect([s.idle, s.lines]).toEqual([false, 14]);
+  expect(s.push(Buffer.from(':3}\n'))).toEqual([{ ok: true, text: '{"c":3}', line: 15 }]);
+  expect([s.idle, s.lines]).toEqual([true, 15]);
+  // At the start of the input the mark is dropped.
+  expect(split('\ufeff{"a":1}\n')).toEqual([{ ok: true, text: '{"a":1}', line: 1 }]);
+});
