@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { loadRuleset } from '../engine/load';
-import type { Ruleset, RulesetOptions, RulesFile } from '../engine/ruleset';
+import type { Ruleset, RulesetOptions } from '../engine/ruleset';
 import { printDiagnostics } from '../language/diagnostics';
 
 export { printDiagnostics };
@@ -20,8 +20,6 @@ export function writeWithBackpressure(stream: NodeJS.WritableStream, text: strin
 export interface CommandRules {
   /** Undefined when the rules did not load (or none can be evaluated): exit with `code`. */
   ruleset?: Ruleset;
-  /** The rule files as read (to build the same ruleset in a worker thread). */
-  texts?: RulesFile[];
   code: number;
   errors: number;
   warnings: number;
@@ -34,7 +32,7 @@ export interface CommandRules {
  * in which no rule was compiled (e.g. only syscall rules) is refused too.
  */
 export function loadCommandRules(paths: string[], options: RulesetOptions, err: NodeJS.WritableStream, requireRules: boolean): CommandRules {
-  const { ruleset, diagnostics, files, texts } = loadRuleset(paths, options);
+  const { ruleset, diagnostics, files } = loadRuleset(paths, options);
   const failed = diagnostics.some((d) => d.severity === 'error');
   if (files.length === 0 && !failed) {
     throw new UsageError(`no rule files in ${paths.join(', ')} (a directory is read for its *.yaml and *.yml files)`);
@@ -51,5 +49,5 @@ export function loadCommandRules(paths: string[], options: RulesetOptions, err: 
       : `kestrel: no rule to evaluate: none of the ${total} rule(s) is of source k8s_audit or k8s_admission (a rule without 'source:' is a syscall rule, as in Falco)\n`);
     return { code: 1, errors, warnings };
   }
-  return { ruleset, texts, code: 0, errors, warnings };
+  return { ruleset, code: 0, errors, warnings };
 }

@@ -10,8 +10,10 @@
  * correlation or rollup state, no --format envelopes, no --stats, no rule
  * reading evt.num (numbers restart in each segment). A segment that ends
  * inside a multi-line document makes the main thread read on sequentially
- * from that segment's start; if the worker fails, the main thread does its
- * segments.
+ * from that segment's start. The main thread never waits for the worker:
+ * when it has nothing left to take, it does the worker's pending segment
+ * itself (whichever result comes first is written; they are the same), so a
+ * slow, starved or failed worker costs at most one segment's time.
  */
 import { closeSync, openSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -34,12 +36,10 @@ export interface ParallelOptions {
   minBytes: number;
 }
 
-export const DEFAULT_PARALLEL: ParallelOptions = { segmentBytes: 4 << 20, minBytes: 32 << 20 };
+export const DEFAULT_PARALLEL: ParallelOptions = { segmentBytes: 2 << 20, minBytes: 32 << 20 };
 
 export interface ParallelInput {
   ruleset: Ruleset;
-  texts: RulesFile[];
-  rulesetOptions: RulesetOptions;
   input: string;
   plan: SegmentPlan;
   summary: RunSummary;
@@ -67,48 +67,78 @@ export function planSegments(input: string, options: ParallelOptions, rest: Omit
 }
 
 /**
- * Run the segments; returns where to read on sequentially when a segment
- * ended inside a document (its first byte, and the lines before it).
+ * The worker thread and what it sent. Started before the main thread compiles
+ * its rules (from rule texts read for it), so that both get going at about
+ * the same time; its results count only when it built the ruleset the main
+ * thread built (same hash).
  */
-export async function runSegments(p: ParallelInput): Promise<{ resumeAt?: { byte: number; lines: number } }> {
-  const { plan, summary } = p;
-  const control = new SharedArrayBuffer(8);
-  const ctl = new Int32Array(control);
-  const results = new Map<number, SegmentResult>();
-  let workerDone = false;
-  let wake: (() => void) | undefined;
-  const signal = () => wake?.();
+export class SegmentWorker {
+  readonly control = new SharedArrayBuffer(8);
+  readonly ctl = new Int32Array(this.control);
+  readonly results = new Map<number, SegmentResult>();
+  /** Ruleset.hash of the worker's rules, once built. */
+  hash: string | undefined;
+  /** Gone, or never started: it sends nothing more. */
+  done = false;
+  private wake: (() => void) | undefined;
+  private readonly worker: Worker | undefined;
 
-  let worker: Worker | undefined;
-  const entry = workerEntry(join(__dirname, 'run-worker'));
-  if (workerEntryExists(entry)) {
-    const data: RunWorkerData = { files: p.texts, options: p.rulesetOptions, hash: p.ruleset.hash, input: p.input, plan, control };
-    worker = new Worker(entry.script, { workerData: data, eval: entry.eval });
-    worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'result') results.set(m.result.index, m.result);
-      else workerDone = true;
-      signal();
+  constructor(texts: RulesFile[], options: RulesetOptions, input: string, readonly plan: SegmentPlan) {
+    const entry = workerEntry(join(__dirname, 'run-worker'));
+    if (!workerEntryExists(entry)) {
+      this.done = true;
+      return;
+    }
+    const data: RunWorkerData = { files: texts, options, input, plan, control: this.control };
+    this.worker = new Worker(entry.script, { workerData: data, eval: entry.eval });
+    this.worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'ready') this.hash = m.hash;
+      else if (m.type === 'result') this.results.set(m.result.index, m.result);
+      else this.done = true;
+      this.wake?.();
     });
     // A failed worker is not an error of the run: the main thread does its segments.
-    worker.on('error', () => {
-      workerDone = true;
-      signal();
-    });
-    worker.on('exit', () => {
-      workerDone = true;
-      signal();
-    });
-  } else workerDone = true;
+    const gone = () => {
+      this.done = true;
+      this.wake?.();
+    };
+    this.worker.on('error', gone);
+    this.worker.on('exit', gone);
+  }
 
+  /** Resolves on the next message or when the worker is gone. */
+  news(): Promise<void> {
+    return new Promise((res) => (this.wake = res));
+  }
+
+  async stop(): Promise<void> {
+    stopClaims(this.ctl, this.plan.count);
+    if (this.worker) await this.worker.terminate();
+    this.done = true;
+  }
+}
+
+/**
+ * Run the segments with the worker; returns where to read on sequentially
+ * when a segment ended inside a document (its first byte, and the lines before it).
+ */
+export async function runSegments(p: ParallelInput, w: SegmentWorker): Promise<{ resumeAt?: { byte: number; lines: number } }> {
+  const { plan } = p;
+  const { ctl } = w;
+  // Results of another ruleset (rule files changed in between) are not used; the main thread does it all.
+  const mine = new Map<number, SegmentResult>();
+  const trusted = () => w.hash === p.ruleset.hash;
   const fd = openSync(p.input, 'r');
   let lines = 0;
   try {
     for (let next = 0; next < plan.count; ) {
-      let r = results.get(next);
-      // Claimed by a worker that is gone: do it here.
-      if (!r && workerDone && Atomics.load(ctl, 0) > next) r = processSegment(fd, plan, next, p.ruleset);
+      if (w.hash !== undefined && !trusted() && !w.done) await w.stop();
+      let r = mine.get(next) ?? (trusted() ? w.results.get(next) : undefined);
+      // Claimed by a worker that is gone (or not to be trusted): do it here.
+      if (!r && (w.done || (w.hash !== undefined && !trusted())) && Atomics.load(ctl, 0) > next) r = processSegment(fd, plan, next, p.ruleset);
       if (r) {
-        results.delete(next);
+        mine.delete(next);
+        w.results.delete(next);
         if (!r.clean) {
           stopClaims(ctl, plan.count);
           return { resumeAt: { byte: r.start, lines } };
@@ -120,17 +150,20 @@ export async function runSegments(p: ParallelInput): Promise<{ resumeAt?: { byte
       }
       const k = claimSegment(ctl, plan.count, false);
       if (k !== undefined) {
-        results.set(k, processSegment(fd, plan, k, p.ruleset));
+        mine.set(k, processSegment(fd, plan, k, p.ruleset));
+        // Let the worker's messages in.
+        await new Promise((res) => setImmediate(res));
         continue;
       }
-      await new Promise<void>((res) => (wake = res));
-      wake = undefined;
+      // Nothing left to take (or the worker is WINDOW segments behind): rather than wait for the
+      // worker's segment `next` (its thread may be starved on a busy machine), do it here too.
+      await new Promise((res) => setImmediate(res));
+      if (!(trusted() && w.results.has(next))) mine.set(next, processSegment(fd, plan, next, p.ruleset));
     }
     return {};
   } finally {
     closeSync(fd);
-    stopClaims(ctl, plan.count);
-    if (worker) await worker.terminate();
+    await w.stop();
   }
 }
 

@@ -59,15 +59,14 @@ export interface SegmentResult {
 export interface RunWorkerData {
   files: RulesFile[];
   options: RulesetOptions;
-  /** The main thread's Ruleset.hash: the worker must have built the same rules. */
-  hash: string;
   input: string;
   plan: SegmentPlan;
   /** Int32 slots NEXT, COMMITTED (see claimSegment). */
   control: SharedArrayBuffer;
 }
 
-export type WorkerMessage = { type: 'result'; result: SegmentResult } | { type: 'failed' };
+/** `ready` (rules built, with their Ruleset.hash) comes first; `failed`: the rules did not build. */
+export type WorkerMessage = { type: 'ready'; hash: string } | { type: 'result'; result: SegmentResult } | { type: 'failed' };
 
 const NEXT = 0;
 const COMMITTED = 1;

@@ -1,6 +1,6 @@
 /**
- * The second thread of `kestrel run` (run-parallel.ts): builds the same
- * ruleset from the rule texts the main thread read, then takes segments of
+ * The second thread of `kestrel run` (run-parallel.ts): builds the ruleset
+ * from the rule texts the main thread read, then takes segments of
  * the input file in turn with the main thread and posts each one's results.
  */
 import { closeSync, openSync } from 'node:fs';
@@ -12,8 +12,9 @@ function main(): void {
   const data = workerData as RunWorkerData;
   const post = (m: WorkerMessage) => parentPort!.postMessage(m);
   const { ruleset } = Ruleset.build(data.files, data.options);
-  // Rule files that changed under us would give other alerts: leave the whole run to the main thread.
-  if (!ruleset || ruleset.hash !== data.hash) return post({ type: 'failed' });
+  if (!ruleset) return post({ type: 'failed' });
+  // The main thread uses our results only if it built the same rules (see SegmentWorker).
+  post({ type: 'ready', hash: ruleset.hash });
   const ctl = new Int32Array(data.control);
   const fd = openSync(data.input, 'r');
   try {

@@ -5,14 +5,15 @@ import { decodeSplitDocument } from '../decode/events';
 import { decodeText, type PayloadFormat } from '../decode/envelope';
 import { eventTimeNs } from '../fields';
 import { alertJson, alertText, type Alert } from '../engine/alert';
-import type { RuleMatching } from '../engine/ruleset';
+import type { RuleMatching, RulesetOptions } from '../engine/ruleset';
 import type { EventView } from '../fields/types';
 import { PRIORITIES, type Priority } from '../language/priority';
 import { openInput } from '../sources/file';
 import { loadCommandRules, writeWithBackpressure } from './common';
 import { formatCostTable } from './list';
 import { ProgressLine, type ProgressOptions } from './progress';
-import { DEFAULT_PARALLEL, planSegments, runSegments, type ParallelOptions } from './run-parallel';
+import { readRuleFiles } from '../engine/load';
+import { DEFAULT_PARALLEL, planSegments, runSegments, SegmentWorker, type ParallelOptions } from './run-parallel';
 import { numbered } from './run-segments';
 
 export interface RunOptions {
@@ -50,7 +51,22 @@ export interface RunSummary {
 
 export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const rulesetOptions = { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() };
-  const { ruleset, texts, code } = loadCommandRules(opts.rules, rulesetOptions, err, true);
+  // A large file may be read on two threads (run-parallel.ts): the worker starts compiling the rules now.
+  const parallel = opts.parallel ?? DEFAULT_PARALLEL;
+  const plan = parallel && opts.input && opts.input !== '-' && !opts.format && !opts.stats
+    ? planSegments(opts.input, parallel, { maxEventBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes, json: opts.json, source: opts.source, hostname: hostname() })
+    : undefined;
+  const rules = plan ? readRuleFiles(opts.rules) : undefined;
+  const worker = plan && rules && rules.files.length > 0 && rules.diagnostics.length === 0 ? new SegmentWorker(rules.files, rulesetOptions, opts.input!, plan) : undefined;
+  try {
+    return await run(opts, out, err, rulesetOptions, worker);
+  } finally {
+    await worker?.stop();
+  }
+}
+
+async function run(opts: RunOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, rulesetOptions: RulesetOptions, worker: SegmentWorker | undefined): Promise<number> {
+  const { ruleset, code } = loadCommandRules(opts.rules, rulesetOptions, err, true);
   if (!ruleset) return code;
   const fromStdin = !opts.input || opts.input === '-';
   if (!opts.input && (opts.stdinIsTTY ?? process.stdin.isTTY) === true) {
@@ -69,21 +85,17 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   // Alerts to the same terminal would land on the progress line: erase it first.
   const outSharesTerminal = (out as { isTTY?: boolean }).isTTY === true;
 
-  // A large file without state carried from event to event: two threads, same output.
+  // Two threads when nothing is carried from event to event (same output as one).
   let resumeAt: { byte: number; lines: number } | undefined = { byte: 0, lines: 0 };
-  const parallel = opts.parallel ?? DEFAULT_PARALLEL;
-  if (parallel && !fromStdin && texts && !correlator && !rollup && !opts.format && !opts.stats && !ruleset.usesField('evt.num')) {
-    const plan = planSegments(opts.input!, parallel, { maxEventBytes, json: opts.json, source: opts.source, hostname: host });
-    if (plan) {
-      try {
-        ({ resumeAt } = await runSegments({ ruleset, texts, rulesetOptions, input: opts.input!, plan, summary, out, err, progress, label, outSharesTerminal }));
-      } catch (e) {
-        progress.stop();
-        err.write(`kestrel: cannot read ${label}: ${readError(e as NodeJS.ErrnoException)}\n`);
-        return 2;
-      }
+  if (worker && !correlator && !rollup && !ruleset.usesField('evt.num')) {
+    try {
+      ({ resumeAt } = await runSegments({ ruleset, input: opts.input!, plan: worker.plan, summary, out, err, progress, label, outSharesTerminal }, worker));
+    } catch (e) {
+      progress.stop();
+      err.write(`kestrel: cannot read ${label}: ${readError(e as NodeJS.ErrnoException)}\n`);
+      return 2;
     }
-  }
+  } else await worker?.stop();
   const splitter = new DocumentSplitter({
     ...DEFAULT_SPLITTER_OPTIONS, maxBytes: maxEventBytes, parse: true, startLine: resumeAt?.lines ?? 0, midStream: (resumeAt?.byte ?? 0) > 0,
   });

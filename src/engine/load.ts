@@ -38,16 +38,12 @@ export function readRuleFiles(paths: string[]): { files: RulesFile[]; diagnostic
   return { files, diagnostics: resolved.diagnostics };
 }
 
-/**
- * Read and compile; `files` are the rule files found (in load order), whether
- * or not they compiled; `texts` what was read of them (to build the same
- * ruleset again elsewhere, e.g. in a worker thread).
- */
-export function loadRuleset(paths: string[], options: RulesetOptions = {}): { ruleset?: Ruleset; diagnostics: Diagnostic[]; files: string[]; texts: RulesFile[] } {
+/** Read and compile; `files` are the rule files found (in load order), whether or not they compiled. */
+export function loadRuleset(paths: string[], options: RulesetOptions = {}): { ruleset?: Ruleset; diagnostics: Diagnostic[]; files: string[] } {
   const { files, diagnostics } = readRuleFiles(paths);
   const built = Ruleset.build(files, options);
   const all = [...diagnostics, ...built.diagnostics];
   const found = files.map((f) => f.path);
-  if (all.some((d) => d.severity === 'error')) return { diagnostics: all, files: found, texts: files };
-  return { ruleset: built.ruleset, diagnostics: all, files: found, texts: files };
+  if (all.some((d) => d.severity === 'error')) return { diagnostics: all, files: found };
+  return { ruleset: built.ruleset, diagnostics: all, files: found };
 }
