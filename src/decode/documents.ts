@@ -212,7 +212,7 @@ export class DocumentSplitter {
     }
     // Depth d needs d openings and d closings; most lines have too few brackets to go deep.
     const maxDepth = this.options.maxDepth;
-    if (text.length > 2 * maxDepth + 1 && countOpenings(text, maxDepth + 1) > maxDepth && deeperThan(value, maxDepth)) return undefined;
+    if (text.length > 2 * maxDepth + 1 && countOpenings(text, maxDepth + 1) > maxDepth && textDeeperThan(text, maxDepth)) return undefined;
     return value;
   }
 
@@ -265,14 +265,24 @@ function countOpenings(text: string, limit: number): number {
   return n;
 }
 
-/** Whether a parsed value nests objects and arrays more than `limit` deep (the scanner's depth). */
-function deeperThan(value: unknown, limit: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (limit === 0) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (deeperThan(value[i], limit - 1)) return true;
-  } else {
-    for (const k in value) if (deeperThan((value as Record<string, unknown>)[k], limit - 1)) return true;
+/**
+ * Whether the brackets of a JSON text (outside strings) nest more than
+ * `limit` deep: the scanner's depth, also where a duplicate key dropped a deep value.
+ */
+function textDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // Skip the string: to the next quote not escaped by an odd run of backslashes.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
   }
   return false;
 }

@@ -165,6 +165,21 @@ describe('DocumentSplitter JSON Lines fast path (parse: true)', () => {
     ]);
   });
 
+  test('depth limit by the text, as the scanner counts it: a deep value a duplicate key drops, brackets in strings with escapes', () => {
+    const nest = (d: number) => '['.repeat(d) + ']'.repeat(d);
+    const dropped = `{"a":${nest(9)},"a":1}`;
+    const escaped = `{"s":"\\\\","t":"\\"${'['.repeat(20)}","l":${nest(8)}}`;
+    const input = Buffer.from(`${dropped}\n${escaped}\n`);
+    expect(expectSameAsScanner(input, { maxBytes: 1 << 20, maxDepth: 8 })).toEqual([
+      { ok: false, line: 1, reason: 'JSON nested deeper than 8 levels' },
+      { ok: false, line: 2, reason: 'JSON nested deeper than 8 levels' },
+    ]);
+    expect(expectSameAsScanner(input, { maxBytes: 1 << 20, maxDepth: 9 })).toEqual([
+      { ok: false, line: 1, reason: 'JSON nested deeper than 9 levels' },
+      { ok: true, text: escaped, line: 2, value: JSON.parse(escaped) },
+    ]);
+  });
+
   test('a line longer than one read chunk', () => {
     const big = JSON.stringify({ kind: 'Event', items: Array.from({ length: 400 }, (_, i) => ({ i, s: 'x'.repeat(i % 50) })) });
     const input = Buffer.from(`${big}\n{"a":1}\n${big}`);
