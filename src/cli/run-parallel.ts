@@ -16,7 +16,7 @@
  * slow, starved or failed worker costs at most one segment's time.
  */
 import { closeSync, openSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Ruleset, RulesetOptions, RulesFile } from '../engine/ruleset';
@@ -32,8 +32,14 @@ import {
 export interface ParallelOptions {
   /** Nominal segment size in bytes. */
   segmentBytes: number;
-  /** Files smaller than this are read sequentially (a worker costs ~0.15 s of CPU to start). */
+  /** Files smaller than this are read sequentially (a worker costs ~0.2 s of CPU to start). */
   minBytes: number;
+  /**
+   * One thread when the 1-minute load average is at or above this (default:
+   * the number of cores): on a busy machine the worker's extra CPU (its own
+   * start and JIT warm-up, ~30 % more in all) costs more than it brings.
+   */
+  maxLoad?: number;
 }
 
 export const DEFAULT_PARALLEL: ParallelOptions = { segmentBytes: 2 << 20, minBytes: 32 << 20 };
@@ -52,7 +58,8 @@ export interface ParallelInput {
 
 /** The plan for a file worth two threads, or undefined (read it sequentially). */
 export function planSegments(input: string, options: ParallelOptions, rest: Omit<SegmentPlan, 'size' | 'segmentBytes' | 'count'>): SegmentPlan | undefined {
-  if (availableParallelism() < 2) return undefined;
+  const cores = availableParallelism();
+  if (cores < 2 || loadavg()[0] >= (options.maxLoad ?? cores)) return undefined;
   let size: number;
   try {
     // stat, not open: opening a FIFO would wait for its writer.

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { runCommand, type RunOptions } from '../../src/cli/run';
 import { ProgressLine } from '../../src/cli/progress';
-import { runSegments, SegmentWorker } from '../../src/cli/run-parallel';
+import { planSegments, runSegments, SegmentWorker } from '../../src/cli/run-parallel';
 import { processSegment, WINDOW, type RunWorkerData, type SegmentPlan, type WorkerMessage } from '../../src/cli/run-segments';
 import { loadRuleset, readRuleFiles } from '../../src/engine/load';
 import { workerEntry } from '../../src/pipeline/worker-script';
@@ -53,7 +53,7 @@ describe('kestrel run on two threads', () => {
 
   test.each([16, 97, 512, 2048, 9000])('segments of %i bytes give the sequential output, alerts and rejections alike', async (segmentBytes) => {
     const seq = await run(file, { parallel: false, maxEventBytes: 2500 });
-    const par = await run(file, { parallel: { segmentBytes, minBytes: 0 }, maxEventBytes: 2500 });
+    const par = await run(file, { parallel: { segmentBytes, minBytes: 0, maxLoad: Infinity }, maxEventBytes: 2500 });
     expect(seq.code).toBe(0);
     expect(seq.err).toContain(': rejected: truncated JSON document: input ended before it was closed');
     expect(seq.err).toContain(': rejected: document larger than the 2500-byte limit');
@@ -61,11 +61,22 @@ describe('kestrel run on two threads', () => {
     expect(par).toEqual(seq);
   }, 60_000);
 
+  test('two threads only for a regular file of minBytes or more, and not on a machine busier than maxLoad', () => {
+    const rest = { maxEventBytes: 100, json: false, source: 'k8s_audit', hostname: 'h' };
+    const size = readFileSync(file).length;
+    expect(planSegments(file, { segmentBytes: 1000, minBytes: 0, maxLoad: Infinity }, rest)).toEqual({ ...rest, size, segmentBytes: 1000, count: Math.ceil(size / 1000) });
+    expect(planSegments(file, { segmentBytes: 1000, minBytes: size + 1, maxLoad: Infinity }, rest)).toBeUndefined();
+    expect(planSegments(file, { segmentBytes: size, minBytes: 0, maxLoad: Infinity }, rest)).toBeUndefined(); // one segment
+    expect(planSegments(file, { segmentBytes: 1000, minBytes: 0, maxLoad: 0 }, rest)).toBeUndefined();
+    expect(planSegments(tmp, { segmentBytes: 1000, minBytes: 0, maxLoad: Infinity }, rest)).toBeUndefined();
+    expect(planSegments(join(tmp, 'missing'), { segmentBytes: 1000, minBytes: 0, maxLoad: Infinity }, rest)).toBeUndefined();
+  });
+
   test('--json output is the same', async () => {
     const events = join(tmp, 'events.jsonl');
     writeFileSync(events, Array.from({ length: 40 }, (_, i) => EXAMPLES[i % EXAMPLES.length]).join('\n') + '\n');
     const seq = await run(events, { parallel: false, json: true });
-    const par = await run(events, { parallel: { segmentBytes: 1500, minBytes: 0 }, json: true });
+    const par = await run(events, { parallel: { segmentBytes: 1500, minBytes: 0, maxLoad: Infinity }, json: true });
     expect(par).toEqual(seq);
     expect(seq.out.trimEnd().split('\n')).toHaveLength(34);
   }, 60_000);
