@@ -1,5 +1,5 @@
 /**
- * `kestrel run -i FILE` on two threads. A large regular file is cut into
+ * `kestrel run -i FILE --threads 2`. A large regular file is cut into
  * segments of whole lines (run-segments.ts); the main thread and one worker
  * thread take segments in turn, each splitting, decoding and evaluating its
  * own with the same ruleset (the worker builds it from the same rule texts),
@@ -16,7 +16,7 @@
  * slow, starved or failed worker costs at most one segment's time.
  */
 import { closeSync, openSync, statSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Ruleset, RulesetOptions, RulesFile } from '../engine/ruleset';
@@ -34,12 +34,6 @@ export interface ParallelOptions {
   segmentBytes: number;
   /** Files smaller than this are read sequentially (a worker costs ~0.2 s of CPU to start). */
   minBytes: number;
-  /**
-   * One thread when the 1-minute load average is at or above this (default:
-   * the number of cores): on a busy machine the worker's extra CPU (its own
-   * start and JIT warm-up, ~30 % more in all) costs more than it brings.
-   */
-  maxLoad?: number;
 }
 
 export const DEFAULT_PARALLEL: ParallelOptions = { segmentBytes: 2 << 20, minBytes: 32 << 20 };
@@ -58,8 +52,7 @@ export interface ParallelInput {
 
 /** The plan for a file worth two threads, or undefined (read it sequentially). */
 export function planSegments(input: string, options: ParallelOptions, rest: Omit<SegmentPlan, 'size' | 'segmentBytes' | 'count'>): SegmentPlan | undefined {
-  const cores = availableParallelism();
-  if (cores < 2 || loadavg()[0] >= (options.maxLoad ?? cores)) return undefined;
+  if (availableParallelism() < 2) return undefined;
   let size: number;
   try {
     // stat, not open: opening a FIFO would wait for its writer.

@@ -13,7 +13,7 @@ import { loadCommandRules, writeWithBackpressure } from './common';
 import { formatCostTable } from './list';
 import { ProgressLine, type ProgressOptions } from './progress';
 import { readRuleFiles } from '../engine/load';
-import { DEFAULT_PARALLEL, planSegments, runSegments, SegmentWorker, type ParallelOptions } from './run-parallel';
+import { planSegments, runSegments, SegmentWorker, type ParallelOptions } from './run-parallel';
 import { numbered } from './run-segments';
 
 export interface RunOptions {
@@ -34,7 +34,7 @@ export interface RunOptions {
   stats?: boolean;
   /** Out-of-order tolerance of correlation rules, ms (default 30 s). */
   correlationToleranceMs?: number;
-  /** Two threads for a large regular file (see run-parallel.ts); false: one. Default DEFAULT_PARALLEL. */
+  /** Two threads for a large regular file (see run-parallel.ts, `--threads 2`). Default false: one. */
   parallel?: ParallelOptions | false;
 }
 
@@ -52,7 +52,7 @@ export interface RunSummary {
 export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const rulesetOptions = { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() };
   // A large file may be read on two threads (run-parallel.ts): the worker starts compiling the rules now.
-  const parallel = opts.parallel ?? DEFAULT_PARALLEL;
+  const parallel = opts.parallel ?? false;
   const plan = parallel && opts.input && opts.input !== '-' && !opts.format && !opts.stats
     ? planSegments(opts.input, parallel, { maxEventBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes, json: opts.json, source: opts.source, hostname: hostname() })
     : undefined;

@@ -1,4 +1,5 @@
-import { mkdtempSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -53,7 +54,7 @@ describe('kestrel run on two threads', () => {
 
   test.each([16, 97, 512, 2048, 9000])('segments of %i bytes give the sequential output, alerts and rejections alike', async (segmentBytes) => {
     const seq = await run(file, { parallel: false, maxEventBytes: 2500 });
-    const par = await run(file, { parallel: { segmentBytes, minBytes: 0, maxLoad: Infinity }, maxEventBytes: 2500 });
+    const par = await run(file, { parallel: { segmentBytes, minBytes: 0 }, maxEventBytes: 2500 });
     expect(seq.code).toBe(0);
     expect(seq.err).toContain(': rejected: truncated JSON document: input ended before it was closed');
     expect(seq.err).toContain(': rejected: document larger than the 2500-byte limit');
@@ -61,22 +62,21 @@ describe('kestrel run on two threads', () => {
     expect(par).toEqual(seq);
   }, 60_000);
 
-  test('two threads only for a regular file of minBytes or more, and not on a machine busier than maxLoad', () => {
+  test('two threads only for a regular file of minBytes or more', () => {
     const rest = { maxEventBytes: 100, json: false, source: 'k8s_audit', hostname: 'h' };
     const size = readFileSync(file).length;
-    expect(planSegments(file, { segmentBytes: 1000, minBytes: 0, maxLoad: Infinity }, rest)).toEqual({ ...rest, size, segmentBytes: 1000, count: Math.ceil(size / 1000) });
-    expect(planSegments(file, { segmentBytes: 1000, minBytes: size + 1, maxLoad: Infinity }, rest)).toBeUndefined();
-    expect(planSegments(file, { segmentBytes: size, minBytes: 0, maxLoad: Infinity }, rest)).toBeUndefined(); // one segment
-    expect(planSegments(file, { segmentBytes: 1000, minBytes: 0, maxLoad: 0 }, rest)).toBeUndefined();
-    expect(planSegments(tmp, { segmentBytes: 1000, minBytes: 0, maxLoad: Infinity }, rest)).toBeUndefined();
-    expect(planSegments(join(tmp, 'missing'), { segmentBytes: 1000, minBytes: 0, maxLoad: Infinity }, rest)).toBeUndefined();
+    expect(planSegments(file, { segmentBytes: 1000, minBytes: 0 }, rest)).toEqual({ ...rest, size, segmentBytes: 1000, count: Math.ceil(size / 1000) });
+    expect(planSegments(file, { segmentBytes: 1000, minBytes: size + 1 }, rest)).toBeUndefined();
+    expect(planSegments(file, { segmentBytes: size, minBytes: 0 }, rest)).toBeUndefined(); // one segment
+    expect(planSegments(tmp, { segmentBytes: 1000, minBytes: 0 }, rest)).toBeUndefined();
+    expect(planSegments(join(tmp, 'missing'), { segmentBytes: 1000, minBytes: 0 }, rest)).toBeUndefined();
   });
 
   test('--json output is the same', async () => {
     const events = join(tmp, 'events.jsonl');
     writeFileSync(events, Array.from({ length: 40 }, (_, i) => EXAMPLES[i % EXAMPLES.length]).join('\n') + '\n');
     const seq = await run(events, { parallel: false, json: true });
-    const par = await run(events, { parallel: { segmentBytes: 1500, minBytes: 0, maxLoad: Infinity }, json: true });
+    const par = await run(events, { parallel: { segmentBytes: 1500, minBytes: 0 }, json: true });
     expect(par).toEqual(seq);
     expect(seq.out.trimEnd().split('\n')).toHaveLength(34);
   }, 60_000);
@@ -172,4 +172,26 @@ describe('kestrel run on two threads', () => {
     });
     expect(messages).toEqual([{ type: 'failed' }]);
   }, 60_000);
+
+  test('kestrel run --threads 2 (the built CLI, a 33 MiB file) prints what --threads 1 prints; other counts are refused', async () => {
+    const big = join(tmp, 'big.jsonl');
+    const ws = createWriteStream(big);
+    const block = Array.from({ length: 700 }, (_, i) => EXAMPLES[i % EXAMPLES.length]).join('\n') + '\nnot json\n';
+    let written = 0;
+    while (written < 33 << 20) {
+      if (!ws.write(block)) await new Promise<void>((r) => ws.once('drain', () => r()));
+      written += block.length;
+    }
+    await new Promise<void>((r) => ws.end(() => r()));
+    const BIN = join(ROOT, 'bin/kestrel.js');
+    const cli = (threads: string) => spawnSync(process.execPath, [BIN, 'run', '-i', big, '--json', '--threads', threads, ...RULES.flatMap((r) => ['-r', r])], { maxBuffer: 1 << 30 });
+    const one = cli('1');
+    const two = cli('2');
+    expect(one.status).toBe(0);
+    expect(two.stdout.equals(one.stdout)).toBe(true);
+    expect(two.stderr.toString()).toBe(one.stderr.toString());
+    expect(one.stderr.toString()).toContain(`kestrel: ${big}:701: rejected: not JSON: line starts with 'not json'\nkestrel: ${big}:1402: rejected:`);
+    const bad = cli('3');
+    expect([bad.status, bad.stderr.toString()]).toEqual([2, expect.stringContaining("--threads must be 1 or 2, not '3'")]);
+  }, 120_000);
 });
