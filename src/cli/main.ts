@@ -7,7 +7,6 @@ import { commandHelp, COMMANDS, globalHelp, parseCommandArgs } from './help';
 import { fieldsCommand, rulesCommand, rulesCostCommand } from './list';
 import { parseTimespan } from '../language/correlation-item';
 import { runCommand } from './run';
-import { DEFAULT_PARALLEL } from './run-parallel';
 import { testCommand } from './test';
 import { PAYLOAD_FORMATS, type PayloadFormat } from '../decode/envelope';
 
@@ -72,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       if (threads !== '1' && threads !== '2') throw new UsageError(`--threads must be 1 or 2, not '${threads}'`);
       return runCommand({
         rules, input: values.input as string | undefined, json: values.json === true, ruleMatching: matching, source, minPriority, maxEventBytes,
-        stats: values.stats === true, correlationToleranceMs, format, parallel: threads === '2' ? DEFAULT_PARALLEL : false,
+        stats: values.stats === true, correlationToleranceMs, format, parallel: threads === '2',
       });
     }
     case 'check':

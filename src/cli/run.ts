@@ -13,7 +13,8 @@ import { loadCommandRules, writeWithBackpressure } from './common';
 import { formatCostTable } from './list';
 import { ProgressLine, type ProgressOptions } from './progress';
 import { readRuleFiles } from '../engine/load';
-import { planSegments, runSegments, SegmentWorker, type ParallelOptions } from './run-parallel';
+// run-parallel (worker threads) is loaded only for --threads 2.
+import type { ParallelOptions, SegmentWorker } from './run-parallel';
 import { numbered } from './run-segments';
 
 export interface RunOptions {
@@ -34,8 +35,8 @@ export interface RunOptions {
   stats?: boolean;
   /** Out-of-order tolerance of correlation rules, ms (default 30 s). */
   correlationToleranceMs?: number;
-  /** Two threads for a large regular file (see run-parallel.ts, `--threads 2`). Default false: one. */
-  parallel?: ParallelOptions | false;
+  /** Two threads for a large regular file (see run-parallel.ts, `--threads 2`; true: DEFAULT_PARALLEL). Default false: one. */
+  parallel?: ParallelOptions | boolean;
 }
 
 export interface RunSummary {
@@ -52,12 +53,14 @@ export interface RunSummary {
 export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const rulesetOptions = { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() };
   // A large file may be read on two threads (run-parallel.ts): the worker starts compiling the rules now.
-  const parallel = opts.parallel ?? false;
-  const plan = parallel && opts.input && opts.input !== '-' && !opts.format && !opts.stats
-    ? planSegments(opts.input, parallel, { maxEventBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes, json: opts.json, source: opts.source, hostname: hostname() })
-    : undefined;
-  const rules = plan ? readRuleFiles(opts.rules) : undefined;
-  const worker = plan && rules && rules.files.length > 0 && rules.diagnostics.length === 0 ? new SegmentWorker(rules.files, rulesetOptions, opts.input!, plan) : undefined;
+  let worker: SegmentWorker | undefined;
+  if (opts.parallel && opts.input && opts.input !== '-' && !opts.format && !opts.stats) {
+    const { DEFAULT_PARALLEL, planSegments, SegmentWorker } = await import('./run-parallel');
+    const parallel = opts.parallel === true ? DEFAULT_PARALLEL : opts.parallel;
+    const plan = planSegments(opts.input, parallel, { maxEventBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes, json: opts.json, source: opts.source, hostname: hostname() });
+    const rules = plan ? readRuleFiles(opts.rules) : undefined;
+    if (plan && rules && rules.files.length > 0 && rules.diagnostics.length === 0) worker = new SegmentWorker(rules.files, rulesetOptions, opts.input, plan);
+  }
   try {
     return await run(opts, out, err, rulesetOptions, worker);
   } finally {
@@ -89,6 +92,7 @@ async function run(opts: RunOptions, out: NodeJS.WritableStream, err: NodeJS.Wri
   let resumeAt: { byte: number; lines: number } | undefined = { byte: 0, lines: 0 };
   if (worker && !correlator && !rollup && !ruleset.usesField('evt.num')) {
     try {
+      const { runSegments } = await import('./run-parallel');
       ({ resumeAt } = await runSegments({ ruleset, input: opts.input!, plan: worker.plan, summary, out, err, progress, label, outSharesTerminal }, worker));
     } catch (e) {
       progress.stop();

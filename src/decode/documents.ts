@@ -274,12 +274,16 @@ function textDeeperThan(text: string, limit: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 34) {
-      // Skip the string: to the next quote not escaped by an odd run of backslashes.
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 92) i++;
-        else if (d === 34) break;
+      // Skip the string: to the next quote not preceded by an odd run of backslashes.
+      let j = text.indexOf('"', i + 1);
+      for (;;) {
+        if (j < 0) return false;
+        let k = j - 1;
+        while (text.charCodeAt(k) === 92) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+        j = text.indexOf('"', j + 1);
       }
+      i = j;
     } else if (c === 123 || c === 91) {
       if (++depth > limit) return true;
     } else if (c === 125 || c === 93) depth--;
