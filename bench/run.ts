@@ -7,6 +7,7 @@
  *
  *   npm run bench:run -- [--events N] [--rounds R] [--seed S] [--rules FILE]...
  *                        [--mix quiet|heavy]... [--cpu-prof DIR] [--keep DIR] [--cli FILE] [--baseline FILE]
+ *                        [--run-arg ARG]...
  *
  * Two seeded mixes from bench/generator.ts: `quiet` (mostly routine reads and
  * controller writes, ~4 % of events alert) and `heavy` (attack-heavy, ~25 %
@@ -18,7 +19,9 @@
  * bin/kestrel.js, e.g. one of main, on the same files). --baseline FILE also
  * runs another build's bin/kestrel.js in every round, right after this one
  * (then before it, alternately), so that both are compared with the same
- * floors on a machine whose load changes from minute to minute.
+ * floors on a machine whose load changes from minute to minute. --run-arg
+ * adds an argument to this build's `kestrel run` (e.g. --run-arg=--threads
+ * --run-arg=2), not to the baseline's.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -131,6 +134,7 @@ async function main(): Promise<number> {
       keep: { type: 'string' },
       cli: { type: 'string' },
       baseline: { type: 'string' },
+      'run-arg': { type: 'string', multiple: true },
     },
   });
   if (values.cli) CLI = resolve(values.cli);
@@ -149,19 +153,21 @@ async function main(): Promise<number> {
   const dir = values.keep ? resolve(values.keep) : mkdtempSync(join(tmpdir(), 'kestrel-bench-run-'));
   const mixes = MIXES.filter((m) => !values.mix?.length || values.mix.includes(m.name));
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  process.stdout.write(`bench:run: ${fmt(count)} events per mix, best of ${rounds}, seed ${seed}, rules ${rules.join(' ')} ${rulesNote}; ${CLI}; alerts written to a file in ${dir}\n`);
+  const runArgs = values['run-arg']?.length ? ` run ... ${values['run-arg'].join(' ')}` : '';
+  process.stdout.write(`bench:run: ${fmt(count)} events per mix, best of ${rounds}, seed ${seed}, rules ${rules.join(' ')} ${rulesNote}; ${CLI}${runArgs}; alerts written to a file in ${dir}\n`);
 
   try {
     // Startup: node, module loading and rule compilation, on an empty input.
     const empty = join(dir, 'empty.jsonl');
     writeFileSync(empty, '');
     const ruleArgs = rules.flatMap((r) => ['-r', r]);
+    const extra = values['run-arg'] ?? [];
     let startup = Infinity;
     let startupCpu = Infinity;
     let baseStartup = Infinity;
     let baseStartupCpu = Infinity;
     for (let r = 0; r < rounds; r++) {
-      const run = await runCli(['run', '-i', empty, '--json', ...ruleArgs], join(dir, 'empty.out'));
+      const run = await runCli(['run', '-i', empty, '--json', ...ruleArgs, ...extra], join(dir, 'empty.out'));
       startup = Math.min(startup, run.seconds);
       startupCpu = Math.min(startupCpu, run.cpu ?? NaN);
       if (baseline) {
@@ -179,6 +185,7 @@ async function main(): Promise<number> {
       writeFileSync(file, text);
       const outFile = join(dir, `${mix.name}.alerts.json`);
       const args = ['run', '-i', file, '--json', ...ruleArgs];
+      const ownArgs = [...args, ...extra];
       let bestFloor = Infinity;
       let bestCli = Infinity;
       let floorCpu = Infinity;
@@ -199,7 +206,7 @@ async function main(): Promise<number> {
           baseCpu = Math.min(baseCpu, b.cpu ?? NaN);
         };
         if (r % 2 === 1) await runBase();
-        const run = await runCli(args, outFile);
+        const run = await runCli(ownArgs, outFile);
         if (run.code !== 0) throw new Error(`kestrel run exited ${run.code}: ${run.stderr}`);
         bestCli = Math.min(bestCli, run.seconds);
         cliCpu = Math.min(cliCpu, run.cpu ?? NaN);
@@ -227,7 +234,7 @@ async function main(): Promise<number> {
       }
       if (values['cpu-prof']) {
         const profDir = resolve(values['cpu-prof']);
-        await runCli(args, outFile, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${mix.name}.cpuprofile`]);
+        await runCli(ownArgs, outFile, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${mix.name}.cpuprofile`]);
         process.stdout.write(`bench:run ${mix.name}: CPU profile in ${join(profDir, `${mix.name}.cpuprofile`)}\n`);
       }
     }
