@@ -15,7 +15,7 @@ import { errorAt, warningAt, type Diagnostic, type ErrorCode } from './diagnosti
 import { positionInScalar, type Position } from './location';
 import { compileMembership, compilePathPrefix, compileValueTest, OperatorError, type ValueTest } from './operators';
 import { parseTemplate, TemplateError, type TemplatePart } from './output-template';
-import { parseConditionFor, ParseError } from './parser';
+import { parseCondition, ParseError } from './parser';
 import type { Priority } from './priority';
 import type { ConditionText, ExceptionSpec } from './reader';
 import { EvalContext, SlotRegistry, type Extractor } from './slots';
@@ -102,7 +102,7 @@ export function checkSyntax(coll: RuleCollection): Diagnostic[] {
   const check = (parts: ConditionText[], what: string) => {
     const unit = unitOf(parts);
     try {
-      parseConditionFor(coll, unit.text);
+      parseCondition(unit.text);
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
       const at = locate(unit, e.offset);
@@ -178,7 +178,7 @@ class SourceCompiler {
 
   private parse(unit: Unit): ConditionNode {
     try {
-      return parseConditionFor(this.coll, unit.text);
+      return parseCondition(unit.text);
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
       const err = new CompileError(e.message, unit, e.offset);

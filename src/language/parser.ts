@@ -43,21 +43,6 @@ export function parseCondition(text: string): ConditionNode {
   return new Parser(text).parse();
 }
 
-const parsedFor = new WeakMap<object, Map<string, ConditionNode>>();
-
-/**
- * parseCondition remembered per `owner` (one rule collection): loading a
- * ruleset checks, compiles and scans every condition, and parses each once.
- * The trees are shared, so they must not be changed.
- */
-export function parseConditionFor(owner: object, text: string): ConditionNode {
-  let m = parsedFor.get(owner);
-  if (!m) parsedFor.set(owner, (m = new Map()));
-  let ast = m.get(text);
-  if (!ast) m.set(text, (ast = parseCondition(text)));
-  return ast;
-}
-
 const NUMERIC_OPERATORS: ReadonlySet<string> = new Set(['<', '<=', '>', '>=']);
 const LIST_OPERATORS: ReadonlySet<string> = new Set(['in', 'intersects', 'pmatch']);
 /** Word operators that libsinsp only recognises when a blank follows them. */

@@ -12,14 +12,14 @@
 import type { ConditionNode, RhsNode } from './ast';
 import type { RuleCollection } from './collector';
 import { warningAt, type Diagnostic } from './diagnostics';
-import { parseConditionFor, ParseError } from './parser';
+import { parseCondition, ParseError } from './parser';
 import type { ConditionText } from './reader';
 
 export function unusedDefinitions(coll: RuleCollection): Diagnostic[] {
   const macros = new Set<string>();
   const values = new Set<string>();
   const visit = (parts: ConditionText[]) => {
-    const ast = tryParse(coll, parts.map((p) => p.text).join(' '));
+    const ast = tryParse(parts.map((p) => p.text).join(' '));
     if (ast) collect(ast, macros, values);
   };
   for (const m of coll.macros.values()) visit(m.condition);
@@ -40,9 +40,9 @@ export function unusedDefinitions(coll: RuleCollection): Diagnostic[] {
 }
 
 /** A condition that does not parse is reported elsewhere (checkSyntax); here it refers to nothing. */
-function tryParse(coll: RuleCollection, text: string): ConditionNode | undefined {
+function tryParse(text: string): ConditionNode | undefined {
   try {
-    return parseConditionFor(coll, text);
+    return parseCondition(text);
   } catch (e) {
     if (e instanceof ParseError) return undefined;
     throw e;
