@@ -5,6 +5,7 @@ import { decodeSplitDocument } from '../decode/events';
 import { decodeText, type PayloadFormat } from '../decode/envelope';
 import { eventTimeNs } from '../fields';
 import { alertJson, alertText, type Alert } from '../engine/alert';
+import { readRuleFiles } from '../engine/load';
 import type { RuleMatching, RulesetOptions } from '../engine/ruleset';
 import type { EventView } from '../fields/types';
 import { PRIORITIES, type Priority } from '../language/priority';
@@ -12,7 +13,6 @@ import { openInput } from '../sources/file';
 import { loadCommandRules, writeWithBackpressure } from './common';
 import { formatCostTable } from './list';
 import { ProgressLine, type ProgressOptions } from './progress';
-import { readRuleFiles } from '../engine/load';
 // run-parallel (worker threads) is loaded only for --threads 2.
 import type { ParallelOptions, SegmentWorker } from './run-parallel';
 import { numbered } from './run-segments';
