@@ -6,7 +6,8 @@
  * process: read it whole, split it on newlines, JSON.parse every line.
  *
  *   npm run bench:run -- [--events N] [--rounds R] [--seed S] [--rules FILE]...
- *                        [--mix quiet|heavy]... [--cpu-prof DIR] [--keep DIR] [--cli FILE]
+ *                        [--mix quiet|heavy]... [--cpu-prof DIR] [--keep DIR] [--cli FILE] [--baseline FILE]
+ *                        [--run-arg ARG]...
  *
  * Two seeded mixes from bench/generator.ts: `quiet` (mostly routine reads and
  * controller writes, ~4 % of events alert) and `heavy` (attack-heavy, ~25 %
@@ -15,7 +16,12 @@
  * empty input) is measured separately and reported; it is part of the CLI
  * figure, as users pay it. The sha256 of the alert output is printed so that
  * two builds can be compared byte for byte (--cli runs another build's
- * bin/kestrel.js, e.g. one of main, on the same files).
+ * bin/kestrel.js, e.g. one of main, on the same files). --baseline FILE also
+ * runs another build's bin/kestrel.js in every round, right after this one
+ * (then before it, alternately), so that both are compared with the same
+ * floors on a machine whose load changes from minute to minute. --run-arg
+ * adds an argument to this build's `kestrel run` (e.g. --run-arg=--threads
+ * --run-arg=2), not to the baseline's.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -83,10 +89,10 @@ const TIME = '/usr/bin/time';
  * On a shared machine wall time depends on the neighbours: the child's CPU
  * time (through /usr/bin/time when present) is reported beside it.
  */
-function runCli(args: string[], outFile: string, nodeArgs: string[] = []): Promise<CliRun> {
+function runCli(args: string[], outFile: string, nodeArgs: string[] = [], cli = CLI): Promise<CliRun> {
   const fd = openSync(outFile, 'w');
   const cpuFile = `${outFile}.cpu`;
-  const command = [process.execPath, ...nodeArgs, CLI, ...args];
+  const command = [process.execPath, ...nodeArgs, cli, ...args];
   const timed = existsSync(TIME) ? [TIME, '-f', '%U %S', '-o', cpuFile, ...command] : command;
   const t0 = process.hrtime.bigint();
   return new Promise((res, rej) => {
@@ -127,9 +133,12 @@ async function main(): Promise<number> {
       'cpu-prof': { type: 'string' },
       keep: { type: 'string' },
       cli: { type: 'string' },
+      baseline: { type: 'string' },
+      'run-arg': { type: 'string', multiple: true },
     },
   });
   if (values.cli) CLI = resolve(values.cli);
+  const baseline = values.baseline ? resolve(values.baseline) : undefined;
   const count = Number(values.events);
   const rounds = Number(values.rounds);
   const seed = Number(values.seed);
@@ -144,21 +153,31 @@ async function main(): Promise<number> {
   const dir = values.keep ? resolve(values.keep) : mkdtempSync(join(tmpdir(), 'kestrel-bench-run-'));
   const mixes = MIXES.filter((m) => !values.mix?.length || values.mix.includes(m.name));
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  process.stdout.write(`bench:run: ${fmt(count)} events per mix, best of ${rounds}, seed ${seed}, rules ${rules.join(' ')} ${rulesNote}; ${CLI}; alerts written to a file in ${dir}\n`);
+  const runArgs = values['run-arg']?.length ? ` run ... ${values['run-arg'].join(' ')}` : '';
+  process.stdout.write(`bench:run: ${fmt(count)} events per mix, best of ${rounds}, seed ${seed}, rules ${rules.join(' ')} ${rulesNote}; ${CLI}${runArgs}; alerts written to a file in ${dir}\n`);
 
   try {
     // Startup: node, module loading and rule compilation, on an empty input.
     const empty = join(dir, 'empty.jsonl');
     writeFileSync(empty, '');
     const ruleArgs = rules.flatMap((r) => ['-r', r]);
+    const extra = values['run-arg'] ?? [];
     let startup = Infinity;
     let startupCpu = Infinity;
+    let baseStartup = Infinity;
+    let baseStartupCpu = Infinity;
     for (let r = 0; r < rounds; r++) {
-      const run = await runCli(['run', '-i', empty, '--json', ...ruleArgs], join(dir, 'empty.out'));
+      const run = await runCli(['run', '-i', empty, '--json', ...ruleArgs, ...extra], join(dir, 'empty.out'));
       startup = Math.min(startup, run.seconds);
       startupCpu = Math.min(startupCpu, run.cpu ?? NaN);
+      if (baseline) {
+        const b = await runCli(['run', '-i', empty, '--json', ...ruleArgs], join(dir, 'empty.out'), [], baseline);
+        baseStartup = Math.min(baseStartup, b.seconds);
+        baseStartupCpu = Math.min(baseStartupCpu, b.cpu ?? NaN);
+      }
     }
     process.stdout.write(`bench:run startup (empty input, rules loaded): ${(startup * 1000).toFixed(0)} ms, CPU ${(startupCpu * 1000).toFixed(0)} ms\n`);
+    if (baseline) process.stdout.write(`bench:run baseline ${baseline} startup: ${(baseStartup * 1000).toFixed(0)} ms, CPU ${(baseStartupCpu * 1000).toFixed(0)} ms\n`);
 
     for (const mix of mixes) {
       const file = join(dir, `${mix.name}.jsonl`);
@@ -166,19 +185,32 @@ async function main(): Promise<number> {
       writeFileSync(file, text);
       const outFile = join(dir, `${mix.name}.alerts.json`);
       const args = ['run', '-i', file, '--json', ...ruleArgs];
+      const ownArgs = [...args, ...extra];
       let bestFloor = Infinity;
       let bestCli = Infinity;
       let floorCpu = Infinity;
       let cliCpu = Infinity;
+      let bestBase = Infinity;
+      let baseCpu = Infinity;
+      const baseOut = join(dir, `${mix.name}.baseline.alerts.json`);
       floor(file); // warm the JIT and the page cache
       for (let r = 0; r < rounds; r++) {
         const f = time(() => floor(file));
         bestFloor = Math.min(bestFloor, f.seconds);
         floorCpu = Math.min(floorCpu, f.cpu);
-        const run = await runCli(args, outFile);
+        const runBase = async () => {
+          if (!baseline) return;
+          const b = await runCli(args, baseOut, [], baseline);
+          if (b.code !== 0) throw new Error(`baseline kestrel run exited ${b.code}: ${b.stderr}`);
+          bestBase = Math.min(bestBase, b.seconds);
+          baseCpu = Math.min(baseCpu, b.cpu ?? NaN);
+        };
+        if (r % 2 === 1) await runBase();
+        const run = await runCli(ownArgs, outFile);
         if (run.code !== 0) throw new Error(`kestrel run exited ${run.code}: ${run.stderr}`);
         bestCli = Math.min(bestCli, run.seconds);
         cliCpu = Math.min(cliCpu, run.cpu ?? NaN);
+        if (r % 2 === 0) await runBase();
       }
       const out = readFileSync(outFile);
       const alerts = out.length === 0 ? 0 : out.toString('utf8').split('\n').length - 1;
@@ -192,9 +224,17 @@ async function main(): Promise<number> {
           `CPU floor ${floorCpu.toFixed(2)} s, kestrel ${cliCpu.toFixed(2)} s (ratio ${(floorCpu / cliCpu).toFixed(2)})\n`,
       );
       process.stdout.write(`bench:run ${mix.name}: floor ${fmt(floorRate)} ev/s, kestrel run ${fmt(cliRate)} ev/s, ratio ${(cliRate / floorRate).toFixed(2)} (cores ${cores})\n`);
+      if (baseline) {
+        const bSha = createHash('sha256').update(readFileSync(baseOut)).digest('hex').slice(0, 16);
+        const bRate = count / bestBase;
+        process.stdout.write(
+          `bench:run ${mix.name} baseline: output sha256 ${bSha} (${bSha === sha ? 'same' : 'DIFFERENT'}); kestrel run ${fmt(bRate)} ev/s, ratio ${(bRate / floorRate).toFixed(2)}; ` +
+            `CPU ${baseCpu.toFixed(2)} s (ratio ${(floorCpu / baseCpu).toFixed(2)})\n`,
+        );
+      }
       if (values['cpu-prof']) {
         const profDir = resolve(values['cpu-prof']);
-        await runCli(args, outFile, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${mix.name}.cpuprofile`]);
+        await runCli(ownArgs, outFile, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${mix.name}.cpuprofile`]);
         process.stdout.write(`bench:run ${mix.name}: CPU profile in ${join(profDir, `${mix.name}.cpuprofile`)}\n`);
       }
     }

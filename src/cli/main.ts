@@ -67,9 +67,11 @@ export async function main(argv: string[]): Promise<number> {
         correlationToleranceMs = values['correlation-tolerance'] === '0' ? 0 : parseTimespan(values['correlation-tolerance'] as string);
         if (correlationToleranceMs === undefined) throw new UsageError('--correlation-tolerance must be a duration such as 0, 30s or 2m');
       }
+      const threads = (values.threads as string | undefined) ?? '1';
+      if (threads !== '1' && threads !== '2') throw new UsageError(`--threads must be 1 or 2, not '${threads}'`);
       return runCommand({
         rules, input: values.input as string | undefined, json: values.json === true, ruleMatching: matching, source, minPriority, maxEventBytes,
-        stats: values.stats === true, correlationToleranceMs, format,
+        stats: values.stats === true, correlationToleranceMs, format, parallel: threads === '2',
       });
     }
     case 'check':

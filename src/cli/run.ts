@@ -5,13 +5,17 @@ import { decodeSplitDocument } from '../decode/events';
 import { decodeText, type PayloadFormat } from '../decode/envelope';
 import { eventTimeNs } from '../fields';
 import { alertJson, alertText, type Alert } from '../engine/alert';
-import type { RuleMatching } from '../engine/ruleset';
+import { readRuleFiles } from '../engine/load';
+import type { RuleMatching, RulesetOptions } from '../engine/ruleset';
 import type { EventView } from '../fields/types';
 import { PRIORITIES, type Priority } from '../language/priority';
 import { openInput } from '../sources/file';
 import { loadCommandRules, writeWithBackpressure } from './common';
 import { formatCostTable } from './list';
 import { ProgressLine, type ProgressOptions } from './progress';
+// run-parallel (worker threads) is loaded only for --threads 2.
+import type { ParallelOptions, SegmentWorker } from './run-parallel';
+import { numbered } from './run-segments';
 
 export interface RunOptions {
   rules: string[];
@@ -31,6 +35,8 @@ export interface RunOptions {
   stats?: boolean;
   /** Out-of-order tolerance of correlation rules, ms (default 30 s). */
   correlationToleranceMs?: number;
+  /** Two threads for a large regular file (see run-parallel.ts, `--threads 2`; true: DEFAULT_PARALLEL). Default false: one. */
+  parallel?: ParallelOptions | boolean;
 }
 
 export interface RunSummary {
@@ -45,7 +51,25 @@ export interface RunSummary {
 }
 
 export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const { ruleset, code } = loadCommandRules(opts.rules, { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() }, err, true);
+  const rulesetOptions = { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() };
+  // A large file may be read on two threads (run-parallel.ts): the worker starts compiling the rules now.
+  let worker: SegmentWorker | undefined;
+  if (opts.parallel && opts.input && opts.input !== '-' && !opts.format && !opts.stats) {
+    const { DEFAULT_PARALLEL, planSegments, SegmentWorker } = await import('./run-parallel');
+    const parallel = opts.parallel === true ? DEFAULT_PARALLEL : opts.parallel;
+    const plan = planSegments(opts.input, parallel, { maxEventBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes, json: opts.json, source: opts.source, hostname: hostname() });
+    const rules = plan ? readRuleFiles(opts.rules) : undefined;
+    if (plan && rules && rules.files.length > 0 && rules.diagnostics.length === 0) worker = new SegmentWorker(rules.files, rulesetOptions, opts.input, plan);
+  }
+  try {
+    return await run(opts, out, err, rulesetOptions, worker);
+  } finally {
+    await worker?.stop();
+  }
+}
+
+async function run(opts: RunOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, rulesetOptions: RulesetOptions, worker: SegmentWorker | undefined): Promise<number> {
+  const { ruleset, code } = loadCommandRules(opts.rules, rulesetOptions, err, true);
   if (!ruleset) return code;
   const fromStdin = !opts.input || opts.input === '-';
   if (!opts.input && (opts.stdinIsTTY ?? process.stdin.isTTY) === true) {
@@ -56,13 +80,29 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   const rollup = ruleset.newRollup({ onLimit: (m) => err.write(`kestrel: ${m}\n`) });
 
   const summary: RunSummary = { documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map() };
-  const splitter = new DocumentSplitter({ ...DEFAULT_SPLITTER_OPTIONS, maxBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes, parse: true });
+  const maxEventBytes = opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes;
   const host = hostname();
   const label = fromStdin ? 'stdin' : opts.input!;
   let pendingOut = '';
   const progress = new ProgressLine(err, () => summary, opts.progress);
   // Alerts to the same terminal would land on the progress line: erase it first.
   const outSharesTerminal = (out as { isTTY?: boolean }).isTTY === true;
+
+  // Two threads when nothing is carried from event to event (same output as one).
+  let resumeAt: { byte: number; lines: number } | undefined = { byte: 0, lines: 0 };
+  if (worker && !correlator && !rollup && !ruleset.usesField('evt.num')) {
+    try {
+      const { runSegments } = await import('./run-parallel');
+      ({ resumeAt } = await runSegments({ ruleset, input: opts.input!, plan: worker.plan, summary, out, err, progress, label, outSharesTerminal }, worker));
+    } catch (e) {
+      progress.stop();
+      err.write(`kestrel: cannot read ${label}: ${readError(e as NodeJS.ErrnoException)}\n`);
+      return 2;
+    }
+  } else await worker?.stop();
+  const splitter = new DocumentSplitter({
+    ...DEFAULT_SPLITTER_OPTIONS, maxBytes: maxEventBytes, parse: true, startLine: resumeAt?.lines ?? 0, midStream: (resumeAt?.byte ?? 0) > 0,
+  });
   const emit = (alerts: Alert[]) => {
     for (const alert of alerts) {
       count(summary, alert);
@@ -116,7 +156,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
   // Each document is decoded and evaluated as soon as it is split: fewer live objects per GC.
   const sink = { push: handleDoc };
 
-  const input = openInput(opts.input);
+  const input = resumeAt ? openInput(opts.input, resumeAt.byte) : [];
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       splitter.pushTo(chunk, sink);
@@ -133,7 +173,7 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
     return 2;
   }
   progress.stop();
-  for (const doc of splitter.end()) handleDoc(doc);
+  if (resumeAt) for (const doc of splitter.end()) handleDoc(doc);
   if (correlator) emit(correlator.flush());
   if (rollup) emit(rollup.flush());
   if (pendingOut) await (writeWithBackpressure(out, pendingOut) ?? Promise.resolve());
@@ -156,11 +196,6 @@ export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = 
 function readError(e: NodeJS.ErrnoException): string {
   const what: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory' };
   return e.code ? (what[e.code] ? `${what[e.code]} (${e.code})` : e.code) : e.message;
-}
-
-/** The event with its sequence number (a literal of one shape: cheaper than a spread). */
-function numbered(ev: EventView, num: number): EventView {
-  return { obj: ev.obj, source: ev.source, raw: ev.raw, hostname: ev.hostname, tsNs: ev.tsNs, meta: ev.meta, num };
 }
 
 function count(s: RunSummary, a: Alert): void {

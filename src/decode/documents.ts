@@ -31,6 +31,10 @@ export interface SplitterOptions {
   maxDepth: number;
   /** Parse single-line documents on the way (their RawDocument carries `value`). */
   parse?: boolean;
+  /** Lines already read before the first byte pushed (documents are numbered after them). */
+  startLine?: number;
+  /** The first byte pushed is not the start of the input: no byte order mark is looked for. */
+  midStream?: boolean;
 }
 
 export const DEFAULT_SPLITTER_OPTIONS: SplitterOptions = { maxBytes: 16 * 1024 * 1024, maxDepth: 512 };
@@ -38,11 +42,23 @@ export const DEFAULT_SPLITTER_OPTIONS: SplitterOptions = { maxBytes: 16 * 1024 *
 export class DocumentSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private lineNo = 0;
+  private lineNo: number;
   /** Current multi-line document, if one is open. */
   private doc: { startLine: number; parts: string[]; bytes: number; depth: number; inString: boolean; escape: boolean; maxDepth: number; tooBig: boolean } | undefined;
 
-  constructor(private readonly options: SplitterOptions = DEFAULT_SPLITTER_OPTIONS) {}
+  constructor(private readonly options: SplitterOptions = DEFAULT_SPLITTER_OPTIONS) {
+    this.lineNo = options.startLine ?? 0;
+  }
+
+  /** Lines read so far (including options.startLine). */
+  get lines(): number {
+    return this.lineNo;
+  }
+
+  /** Between documents: no partial line held and no multi-line document open. */
+  get idle(): boolean {
+    return this.doc === undefined && this.pending.length === 0 && this.pendingBytes === 0;
+  }
 
   /** Feed a chunk; returns the documents completed by it. */
   push(chunk: Buffer): RawDocument[] {
@@ -146,7 +162,7 @@ export class DocumentSplitter {
   /** One line of valid UTF-8 text (`bytes` long, line terminator excluded). */
   private takeText(text: string, bytes: number, out: DocumentSink): void {
     if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-    if (this.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (this.lineNo === 1 && !this.options.midStream && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
     if (!this.doc) {
       if (this.options.parse) {
@@ -196,7 +212,7 @@ export class DocumentSplitter {
     }
     // Depth d needs d openings and d closings; most lines have too few brackets to go deep.
     const maxDepth = this.options.maxDepth;
-    if (text.length > 2 * maxDepth + 1 && countOpenings(text, maxDepth + 1) > maxDepth && deeperThan(value, maxDepth)) return undefined;
+    if (text.length > 2 * maxDepth + 1 && countOpenings(text, maxDepth + 1) > maxDepth && textDeeperThan(text, maxDepth)) return undefined;
     return value;
   }
 
@@ -249,14 +265,28 @@ function countOpenings(text: string, limit: number): number {
   return n;
 }
 
-/** Whether a parsed value nests objects and arrays more than `limit` deep (the scanner's depth). */
-function deeperThan(value: unknown, limit: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (limit === 0) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (deeperThan(value[i], limit - 1)) return true;
-  } else {
-    for (const k in value) if (deeperThan((value as Record<string, unknown>)[k], limit - 1)) return true;
+/**
+ * Whether the brackets of a JSON text (outside strings) nest more than
+ * `limit` deep: the scanner's depth, also where a duplicate key dropped a deep value.
+ */
+function textDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // Skip the string: to the next quote not preceded by an odd run of backslashes.
+      let j = text.indexOf('"', i + 1);
+      for (;;) {
+        if (j < 0) return false;
+        let k = j - 1;
+        while (text.charCodeAt(k) === 92) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+        j = text.indexOf('"', j + 1);
+      }
+      i = j;
+    } else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
   }
   return false;
 }

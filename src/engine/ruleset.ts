@@ -166,6 +166,11 @@ export class Ruleset {
     return [...this.runtimes.keys()];
   }
 
+  /** Whether any compiled condition, exception or output reads field `name` (e.g. evt.num). */
+  usesField(name: string): boolean {
+    return [...this.runtimes.values()].some((rt) => rt.compiled.slots.info.some((s) => s.def.name === name));
+  }
+
   /** Every compiled rule (enabled or not), per source, in load order. */
   compiledRules(): CompiledRule[] {
     return [...this.runtimes.values()].flatMap((r) => r.compiled.rules);

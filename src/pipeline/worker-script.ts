@@ -33,9 +33,10 @@ require.extensions['.ts'] = (module, file) => {
 require(${JSON.stringify(entry)});
 `;
 
-export function workerEntry(): WorkerEntry {
-  if (__filename.endsWith('.ts')) return { script: TS_HOOK(join(__dirname, 'worker.ts')), eval: true };
-  return { script: join(__dirname, 'worker.js'), eval: false };
+/** `base`: the worker module's path without its extension (default: the rule worker, pipeline/worker). */
+export function workerEntry(base: string = join(__dirname, 'worker')): WorkerEntry {
+  if (__filename.endsWith('.ts')) return { script: TS_HOOK(`${base}.ts`), eval: true };
+  return { script: `${base}.js`, eval: false };
 }
 
 /** Whether the worker's code is there (a build that skipped the worker, a broken install). */

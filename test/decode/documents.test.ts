@@ -165,6 +165,21 @@ describe('DocumentSplitter JSON Lines fast path (parse: true)', () => {
     ]);
   });
 
+  test('depth limit by the text, as the scanner counts it: a deep value a duplicate key drops, brackets in strings with escapes', () => {
+    const nest = (d: number) => '['.repeat(d) + ']'.repeat(d);
+    const dropped = `{"a":${nest(9)},"a":1}`;
+    const escaped = `{"s":"\\\\","t":"\\"${'['.repeat(20)}","l":${nest(8)}}`;
+    const input = Buffer.from(`${dropped}\n${escaped}\n`);
+    expect(expectSameAsScanner(input, { maxBytes: 1 << 20, maxDepth: 8 })).toEqual([
+      { ok: false, line: 1, reason: 'JSON nested deeper than 8 levels' },
+      { ok: false, line: 2, reason: 'JSON nested deeper than 8 levels' },
+    ]);
+    expect(expectSameAsScanner(input, { maxBytes: 1 << 20, maxDepth: 9 })).toEqual([
+      { ok: false, line: 1, reason: 'JSON nested deeper than 9 levels' },
+      { ok: true, text: escaped, line: 2, value: JSON.parse(escaped) },
+    ]);
+  });
+
   test('a line longer than one read chunk', () => {
     const big = JSON.stringify({ kind: 'Event', items: Array.from({ length: 400 }, (_, i) => ({ i, s: 'x'.repeat(i % 50) })) });
     const input = Buffer.from(`${big}\n{"a":1}\n${big}`);
@@ -185,4 +200,17 @@ test('pushTo hands over the same documents as push, one at a time', () => {
   s.pushTo(input.subarray(20), sink);
   expect([...got, ...s.end()]).toEqual(expected);
   expect(expected.map((d) => d.line)).toEqual([1, 2, 4, 5, 6]);
+});
+
+test('a splitter started mid-stream: numbered after startLine, no byte order mark looked for, idle only between documents', () => {
+  const s = new DocumentSplitter({ maxBytes: 1024, maxDepth: 8, startLine: 10, midStream: true });
+  expect(s.idle).toBe(true);
+  expect(s.push(Buffer.from('\ufeff{"a":1}\n{\n'))).toEqual([{ ok: true, text: '\ufeff{"a":1}', line: 11 }]);
+  expect([s.idle, s.lines]).toEqual([false, 12]);
+  expect(s.push(Buffer.from('"b": 2\n}\n{"c"'))).toEqual([{ ok: true, text: '{\n"b": 2\n}', line: 12 }]);
+  expect([s.idle, s.lines]).toEqual([false, 14]);
+  expect(s.push(Buffer.from(':3}\n'))).toEqual([{ ok: true, text: '{"c":3}', line: 15 }]);
+  expect([s.idle, s.lines]).toEqual([true, 15]);
+  // At the start of the input the mark is dropped.
+  expect(split('\ufeff{"a":1}\n')).toEqual([{ ok: true, text: '{"a":1}', line: 1 }]);
 });
