@@ -38,7 +38,19 @@ export interface KafkaInputConfig {
   fields: Record<string, string>;
   /** AKS diagnostic records: the categories read (default kube-audit and kube-audit-admin). */
   aksCategories?: string[];
+  /** Fetch request sizing (absent: the defaults in KAFKA_FETCH_DEFAULTS). */
+  fetch?: KafkaFetchConfig;
 }
+
+/** How much one fetch request asks the brokers for, and how long it waits for data. */
+export interface KafkaFetchConfig {
+  maxBytesPerPartition: number;
+  maxBytes: number;
+  maxWaitMs: number;
+}
+
+/** kafkajs' own sizes (1 MiB per partition, 10 MiB per request); 200 ms wait. Measured in bench:kafka (docs/kafka.md). */
+export const KAFKA_FETCH_DEFAULTS: KafkaFetchConfig = { maxBytesPerPartition: 1 << 20, maxBytes: 10 << 20, maxWaitMs: 200 };
 
 export interface WebhookPathConfig {
   path: string;
