@@ -64,6 +64,8 @@ const { values } = parseArgs({
     'max-in-flight-messages': { type: 'string' },
     /** Write V8 CPU profiles of the kestrel children (main thread and workers) into DIR. */
     'cpu-prof': { type: 'string' },
+    /** Extra node/V8 options for the kestrel children (space separated), for experiments. */
+    'kestrel-node-options': { type: 'string' },
     backlog: { type: 'string' },
     size: { type: 'string', default: '2' },
   },
@@ -73,7 +75,7 @@ const PARTITIONS = Number(values.partitions);
 const SEED = Number(values.seed);
 const RATE = Number(values.rate);
 const LATENCY_S = Number(values['latency-seconds']);
-const SIZES = values.sizes.split(',').map(Number);
+const SIZES = values.sizes.split(',').filter(Boolean).map(Number);
 const WORKERS = values.workers.split(',').map(Number);
 const PROCESSES = Number(values.processes);
 const REPEAT = Math.max(1, Number(values.repeat));
@@ -153,12 +155,13 @@ async function topicCount(admin: Admin, topic: string): Promise<number> {
 }
 
 /** Resolves with the time the group's committed offsets first reach `ends` on every partition. */
-async function waitCommitted(admin: Admin, groupId: string, topic: string, ends: Map<number, number>, children: ChildProcess[], timeoutMs: number): Promise<number> {
+async function waitCommitted(admin: Admin, groupId: string, topic: string, ends: Map<number, number>, children: ChildProcess[], timeoutMs: number, onPoll?: (committed: number) => void): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const child of children) if (child.exitCode !== null) throw new Error(`kestrel exited early with code ${child.exitCode}`);
     const [res] = await admin.fetchOffsets({ groupId, topics: [topic] });
     const now = Date.now();
+    onPoll?.((res?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0));
     if (res && res.partitions.every((p) => Number(p.offset) >= (ends.get(p.partition) ?? 0))) return now;
     await sleep(50);
   }
@@ -212,7 +215,8 @@ function threadSplit(pid: number, before: Map<number, [string, number]>, after: 
   const others = d.filter((t) => t.tid !== pid).sort((x, y) => y.s - x.s);
   const busiest = others.slice(0, top);
   const rest = others.slice(top).reduce((n, t) => n + t.s, 0);
-  return `main thread ${main.toFixed(1)} s, busiest ${top} other thread(s) ${busiest.map((t) => `${t.s.toFixed(1)} s (${t.name})`).join(' + ')}, rest (GC, libuv, V8 helpers) ${rest.toFixed(1)} s`;
+  const restTop = others.slice(top, top + 4).map((t) => t.s.toFixed(2)).join(' + ');
+  return `main thread ${main.toFixed(1)} s, busiest ${top} other thread(s) ${busiest.map((t) => `${t.s.toFixed(1)} s (${t.name})`).join(' + ')}, rest (GC, libuv, V8 helpers) ${rest.toFixed(1)} s (${restTop} ...)`;
 }
 
 /** Bytes a process read with read(2)-family calls (sockets included): what it fetched from Kafka, mostly. */
@@ -241,7 +245,8 @@ class KestrelChild {
 
   constructor(readonly configFile: string) {
     const prof = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : [];
-    this.child = spawn(process.execPath, [...prof, join(ROOT, 'bin/kestrel.js'), 'consume', '-c', configFile], {
+    const extra = values['kestrel-node-options']?.split(' ').filter(Boolean) ?? [];
+    this.child = spawn(process.execPath, [...prof, ...extra, join(ROOT, 'bin/kestrel.js'), 'consume', '-c', configFile], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
@@ -459,9 +464,17 @@ async function fill(ctx: Ctx, topic: string, size: number, lines: Iterable<strin
   return { topic, size, events, bytes, seconds, ends };
 }
 
+/** Steady state: from the moment a quarter of the topic was done (warm-up, JIT, group join left out) to the end. */
+interface Steady {
+  rate: number;
+  /** CPU microseconds per event. */
+  cpuUs: number;
+}
+
 interface RawResult {
   rate: number;
   seconds: number;
+  steady: Steady;
   cpu: number;
   brokerCpu: number;
   read: number;
@@ -489,12 +502,14 @@ async function raw(ctx: Ctx, f: Filled, label: string): Promise<RawResult> {
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
   let tEnd = 0;
+  let quarter: { at: number; n: number; cpu: NodeJS.CpuUsage } | undefined;
   await consumer.run({
     eachBatch: async ({ batch }) => {
       for (const m of batch.messages) {
         if ((JSON.parse(m.value!.toString('utf8')) as { verb?: string }).verb) verbs++;
         n++;
       }
+      if (!quarter && n >= f.events / 4) quarter = { at: Date.now(), n, cpu: process.cpuUsage() };
       if (n >= f.events && !tEnd) {
         tEnd = Date.now();
         done();
@@ -508,7 +523,10 @@ async function raw(ctx: Ctx, f: Filled, label: string): Promise<RawResult> {
   await consumer.disconnect();
   if (verbs !== f.events) throw new Error(`raw consumer parsed ${verbs} events with a verb of ${f.events}`);
   const seconds = (tEnd - joinedAt) / 1000;
-  return { rate: f.events / seconds, seconds, cpu: (cpu.user + cpu.system) / 1e6, brokerCpu, read };
+  const q = quarter!;
+  const qCpu = process.cpuUsage(q.cpu);
+  const steady = { rate: (f.events - q.n) / ((tEnd - q.at) / 1000), cpuUs: (qCpu.user + qCpu.system) / (f.events - q.n) };
+  return { rate: f.events / seconds, seconds, steady, cpu: (cpu.user + cpu.system) / 1e6, brokerCpu, read };
 }
 
 interface KestrelResult {
@@ -519,6 +537,7 @@ interface KestrelResult {
   events: number;
   seconds: number;
   rate: number;
+  steady: Steady;
   rss: number;
   alerts: number;
   dlq: number;
@@ -619,7 +638,11 @@ async function kestrel(ctx: Ctx, f: Filled, workers: number, processes: number, 
       await sleep(250);
     }
   })();
-  const tEnd = await waitCommitted(ctx.admin, groupId, f.topic, f.ends, ks.map((k) => k.child), 900_000);
+  const done0 = f.events - events;
+  let quarter: { at: number; n: number; cpu: number } | undefined;
+  const tEnd = await waitCommitted(ctx.admin, groupId, f.topic, f.ends, ks.map((k) => k.child), 900_000, (committed) => {
+    if (!quarter && committed - done0 >= events / 4) quarter = { at: Date.now(), n: committed, cpu: pids.reduce((n, pid) => n + cpuSeconds(pid), 0) };
+  });
   polling = false;
   await sampler;
   const cpu = pids.reduce((n, pid, i) => n + cpuSeconds(pid) - cpuStart[i], 0);
@@ -633,7 +656,10 @@ async function kestrel(ctx: Ctx, f: Filled, workers: number, processes: number, 
     ctx.children.splice(ctx.children.indexOf(k), 1);
   }
   const seconds = Math.max(0.001, (tEnd - t0) / 1000);
+  const q = quarter ?? { at: t0, n: done0, cpu: cpuStart.reduce((x, y) => x + y, 0) };
+  const steady = { rate: (f.events - q.n) / Math.max(0.001, (tEnd - q.at) / 1000), cpuUs: (1e6 * (cpuStart.reduce((x, y) => x + y, 0) + cpu - q.cpu)) / (f.events - q.n) };
   return {
+    steady,
     label,
     workers,
     processes,
@@ -778,11 +804,12 @@ async function main(): Promise<void> {
         `  reference, one thread, no Kafka, first ${fmt(ref.n)} events: JSON.parse ${fmt(ref.parse)} events/s; decodePayload(auto) ${fmt(ref.decode)} events/s; ` +
           `decodePayload + evaluate + alertJson (a worker's loop) ${fmt(ref.full)} events/s = ${(1e6 / ref.full).toFixed(1)} us/event; with decodeDocument ${fmt(ref.oneParse)} events/s`,
       );
-      out('  case                                  events/s    MB/s  seconds  x raw  cores  CPU us/event  peak RSS   alerts');
-      const row = (name: string, rate: number, seconds: number, cpu: number, events: number, extra: string) =>
-        out(`  ${name.padEnd(36)} ${fmt(rate).padStart(9)} ${mb((rate * f.bytes) / f.events).padStart(7)} ${seconds.toFixed(2).padStart(8)} ${(rate / bestRaw.rate).toFixed(2).padStart(6)} ${(cpu / seconds).toFixed(2).padStart(6)} ${us(cpu, events).toFixed(1).padStart(13)} ${extra}`);
-      raws.forEach((r, i) => row(`(a) kafkajs + JSON.parse, run ${i + 1}${r === bestRaw ? ' best' : ''}`, r.rate, r.seconds, r.cpu, f.events, ''));
-      for (const c of cases) row(`(b) kestrel, ${c.label}`, c.rate, c.seconds, c.cpu, c.events, `${`${mb(c.rss)} MB`.padStart(9)} ${fmt(c.alerts).padStart(8)}`);
+      out('  case                                  events/s    MB/s  seconds  x raw  cores  CPU us/event | last 3/4: events/s  CPU us/event | peak RSS   alerts');
+      const row = (name: string, rate: number, seconds: number, cpu: number, events: number, steady: Steady, extra: string) =>
+        out(`  ${name.padEnd(36)} ${fmt(rate).padStart(9)} ${mb((rate * f.bytes) / f.events).padStart(7)} ${seconds.toFixed(2).padStart(8)} ${(rate / bestRaw.rate).toFixed(2).padStart(6)} ${(cpu / seconds).toFixed(2).padStart(6)} ${us(cpu, events).toFixed(1).padStart(13)} | ${fmt(steady.rate).padStart(18)} ${steady.cpuUs.toFixed(1).padStart(13)} | ${extra}`);
+      raws.forEach((r, i) => row(`(a) kafkajs + JSON.parse, run ${i + 1}${r === bestRaw ? ' best' : ''}`, r.rate, r.seconds, r.cpu, f.events, r.steady, ''));
+      for (const c of cases) row(`(b) kestrel, ${c.label}`, c.rate, c.seconds, c.cpu, c.events, c.steady, `${`${mb(c.rss)} MB`.padStart(8)} ${fmt(c.alerts).padStart(8)}`);
+      out('  last 3/4: from the moment a quarter of the events was done (committed, for kestrel) to the end: warm-up (JIT, first fetches) left out');
       out(`  CPU: (a) this process, (b) every kestrel process, all threads; broker JVM CPU s over the same interval: ${raws.map((r) => r.brokerCpu.toFixed(1)).join(', ')} (a); ${cases.map((c) => c.brokerCpu.toFixed(1)).join(', ')} (b)`);
       out(`  bytes read per byte of the topic (rchar; re-fetching shows as > 1): (a) ${raws.map((r) => (r.read / f.bytes).toFixed(2)).join(', ')}; (b) ${cases.map((c) => (c.read / ((f.bytes * c.events) / f.events)).toFixed(2)).join(', ')}`);
       for (const c of cases) {
@@ -804,13 +831,15 @@ async function main(): Promise<void> {
     for (const { f, raws, cases } of sizes) {
       const bestRaw = raws.reduce((x, y) => (y.rate > x.rate ? y : x));
       const rawCpu = Math.min(...raws.map((r) => us(r.cpu, f.events)));
+      const rawSteadyCpu = Math.min(...raws.map((r) => r.steady.cpuUs));
+      const rawSteadyRate = Math.max(...raws.map((r) => r.steady.rate));
       const k = cases.find((c) => c.workers === GOAL_WORKERS && c.processes === 1);
       if (!k) continue;
       goalRss.push(k.rss);
       const ratio = k.rate / bestRaw.rate;
       const cpuRatio = us(k.cpu, k.events) / rawCpu;
-      out(`summary ${sizeName(f.size)} (${(f.bytes / f.events / 1024).toFixed(2)} KiB): kestrel ${GOAL_WORKERS} workers ${fmt(k.rate)} events/s vs raw kafkajs + JSON.parse ${fmt(bestRaw.rate)} = ${ratio.toFixed(2)} (goal >= 0.9: ${goal(ratio >= 0.9)}); ` +
-        `CPU ${us(k.cpu, k.events).toFixed(1)} us/event vs ${rawCpu.toFixed(1)} = ${cpuRatio.toFixed(2)}x (goal <= 1.5x: ${goal(cpuRatio <= 1.5)}); peak RSS ${mb(k.rss)} MB (goal <= 256 MB: ${goal(k.rss <= 256e6)})`);
+      out(`summary ${sizeName(f.size)} (${(f.bytes / f.events / 1024).toFixed(2)} KiB): kestrel ${GOAL_WORKERS} workers ${fmt(k.rate)} events/s vs raw kafkajs + JSON.parse ${fmt(bestRaw.rate)} = ${ratio.toFixed(2)} (goal >= 0.9: ${goal(ratio >= 0.9)}; last 3/4 ${fmt(k.steady.rate)} vs ${fmt(rawSteadyRate)} = ${(k.steady.rate / rawSteadyRate).toFixed(2)}); ` +
+        `CPU ${us(k.cpu, k.events).toFixed(1)} us/event vs ${rawCpu.toFixed(1)} = ${cpuRatio.toFixed(2)}x (goal <= 1.5x: ${goal(cpuRatio <= 1.5)}; last 3/4 ${k.steady.cpuUs.toFixed(1)} vs ${rawSteadyCpu.toFixed(1)} = ${(k.steady.cpuUs / rawSteadyCpu).toFixed(2)}x); peak RSS ${mb(k.rss)} MB (goal <= 256 MB: ${goal(k.rss <= 256e6)})`);
     }
     if (latency) {
       const { lat } = latency;
@@ -892,11 +921,19 @@ async function latencyRun(ctx: Ctx, topic: string, alertsTopic: string, dlqTopic
   const rss = await k.stop();
   ctx.children.splice(ctx.children.indexOf(k), 1);
   const lat: number[] = [];
+  const byTime: [number, number][] = [];
   for (const [key, t] of seenAt) {
     const s = sentAt.get(key);
-    if (s !== undefined) lat.push(t - s);
+    if (s !== undefined) {
+      lat.push(t - s);
+      byTime.push([s - tLat0, t - s]);
+    }
   }
   lat.sort((x, y) => x - y);
+  // Where the slow ones are: p99 of each second of the run.
+  const perSecond: number[][] = [];
+  for (const [at, l] of byTime) (perSecond[Math.floor(at / 1000)] ??= []).push(l);
+  note(`latency p99 per second of the run: ${perSecond.map((ls) => { ls.sort((x, y) => x - y); return ls[Math.ceil(0.99 * ls.length) - 1]; }).join(' ')}`);
   return { produced, produceS, alerts, lat, rss };
 }
 
