@@ -1,37 +1,52 @@
 /**
- * Kafka benchmark: in one run, against one broker and one pre-filled topic,
- * compare (a) raw kafkajs consumption + JSON.parse of every message with
- * (b) `kestrel consume` (child process, whole upstream k8s_audit ruleset, alerts
- * to an output topic) with 1 and with 2 workers; then end-to-end latency
- * (event produced -> alert on the output topic) at a fixed moderate rate.
+ * Kafka benchmark: against one broker, for each event size (~2 KB and ~1 KB),
+ * fill a topic and compare (a) raw kafkajs consumption + JSON.parse of every
+ * message with (b) `kestrel start` (child process: one kafka input, the whole
+ * upstream k8s_audit ruleset, alerts to a kafka output topic, dead letters,
+ * kestrel's defaults otherwise); on the first size also the scaling
+ * (1, 2, 4 workers; 1 vs 2 consumer processes of one worker in the same group);
+ * then end-to-end latency (event produced -> alert on the output topic) at a
+ * fixed moderate rate. The last lines are one summary line per goal.
  *
- *   npm run bench:kafka -- [--events N] [--partitions P] [--seed S] [--rate R]
- *                          [--latency-seconds T] [--rules FILE]... [--workers 1,2]
- *                          [--max-in-flight-messages N] [--cpu-prof DIR]
+ *   npm run bench:kafka -- [--events N] [--partitions P] [--seed S] [--sizes 2,1]
+ *                          [--workers 1,2,4] [--processes 2|0] [--repeat R]
+ *                          [--rate R] [--latency-seconds T] [--rules FILE]...
+ *                          [--max-in-flight-messages N] [--fetch-max-bytes-per-partition N]
+ *                          [--cpu-prof DIR] [--kestrel-node-options=OPTS]
+ *   npm run bench:kafka -- --backlog 1000000 [--size 2]   (RSS under a backlog, alone)
  *
- * Defaults: 200 000 events, 4 partitions, seed 1, 2 000 events/s for 15 s, the
- * upstream-latest k8s_audit ruleset, workers 1 and 2, kestrel's default config
- * otherwise. --cpu-prof writes V8 CPU profiles of the kestrel children (main
- * thread and every worker) for profiling.
+ * Defaults: 200 000 events per size, 4 partitions, seed 1, sizes ~2 KB (the
+ * generator's stream as it is, 2.0 KiB on average) and ~1 KB (the same stream
+ * without its documents over 1,500 bytes: 1.0 KiB on average, 78 % of the
+ * documents), workers 1, 2, 4 on the first size and 2 on the others, 2
+ * processes, every case once (--repeat R: best of R), 2 000 events/s for 15 s,
+ * the upstream-latest k8s_audit ruleset, kestrel's default config otherwise.
+ * --cpu-prof writes V8 CPU profiles of the kestrel children (main thread and
+ * every worker) for profiling. --backlog N: fill N events, consume them with 2
+ * workers and print RSS against progress (does memory stay flat?).
  *
  * Broker: $KAFKA_BROKERS if set; else the running `npm run kafka:start` broker
  * (.kafka-local/state.json, reused and left running); else a local broker started
  * here (scripts/kafka-local.js) and stopped at the end. Topics are created per run
  * (bench-kafka-<run>-*) and deleted at the end.
  *
- * (b) is timed from the child's "consuming" log line (rules loaded, workers up,
- * consumer started) to the poll of the admin API (fetchOffsets, every 50 ms) that
- * first sees the group's committed offsets at the end of every partition: it
- * includes the group join, decoding, evaluation, alert delivery (acks=all) and
- * the commit cadence. (a) is timed from consumer.run() (join included) to the
- * last message parsed. Both are also shown from the moment the group was joined.
+ * Throughput is timed from the group join to the end: (a) the last message
+ * parsed; (b) the poll of the admin API (fetchOffsets, every 50 ms) that first
+ * sees the group's committed offsets at the end of every partition, so it
+ * includes decoding, evaluation, alert delivery (acks=all) and the commit
+ * cadence (200 ms). Two processes are timed from the join that gives each its
+ * share of the partitions, over the events not yet committed at that moment.
+ * CPU is /proc user+system time of the consuming process (all threads) over the
+ * same interval; "cores" is CPU seconds per wall second. "last 3/4" columns
+ * start when a quarter of the events was done: the steady state, without the
+ * join, the first fetches and the JIT warm-up of a fresh process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CompressionTypes, Kafka, logLevel, type Admin, type Message, type Producer } from 'kafkajs';
+import { AssignerProtocol, CompressionTypes, Kafka, logLevel, type Admin, type Message, type PartitionAssigner, type Producer } from 'kafkajs';
 import { alertJson } from '../src/engine/alert';
 import { loadRuleset } from '../src/engine/load';
 import { decodeDocument } from '../src/decode/events';
@@ -43,13 +58,22 @@ const { values } = parseArgs({
     events: { type: 'string', default: '200000' },
     partitions: { type: 'string', default: '4' },
     seed: { type: 'string', default: '1' },
+    sizes: { type: 'string', default: '2,1' },
     rate: { type: 'string', default: '2000' },
     'latency-seconds': { type: 'string', default: '15' },
-    workers: { type: 'string', default: '1,2' },
+    workers: { type: 'string', default: '1,2,4' },
+    processes: { type: 'string', default: '2' },
+    repeat: { type: 'string', default: '1' },
     rules: { type: 'string', multiple: true },
     'max-in-flight-messages': { type: 'string' },
+    /** inputs[].fetch.max_bytes_per_partition of the kestrel children (default: kestrel's). */
+    'fetch-max-bytes-per-partition': { type: 'string' },
     /** Write V8 CPU profiles of the kestrel children (main thread and workers) into DIR. */
     'cpu-prof': { type: 'string' },
+    /** Extra node/V8 options for the kestrel children (space separated), for experiments. */
+    'kestrel-node-options': { type: 'string' },
+    backlog: { type: 'string' },
+    size: { type: 'string', default: '2' },
   },
 });
 const EVENTS = Number(values.events);
@@ -57,11 +81,32 @@ const PARTITIONS = Number(values.partitions);
 const SEED = Number(values.seed);
 const RATE = Number(values.rate);
 const LATENCY_S = Number(values['latency-seconds']);
+const SIZES = values.sizes.split(',').filter(Boolean).map(Number);
 const WORKERS = values.workers.split(',').map(Number);
+const PROCESSES = Number(values.processes);
+const REPEAT = Math.max(1, Number(values.repeat));
+/** The worker count of the goals. */
+const GOAL_WORKERS = 2;
 const ROOT = resolve(__dirname, '../..');
 const RULES = (values.rules ?? [resolve(ROOT, '../shared/conformance/upstream-latest/k8s_audit_rules.yaml')]).map((r) => resolve(r));
 /** Largest uncompressed record batch per partition per produce request (brokers reject > message.max.bytes, 1 MiB by default). */
 const BATCH_BYTES = 900 * 1024;
+/** The ~1 KB mix: the generator's stream without its documents over this many bytes. */
+const SMALL_DOC_BYTES = 1500;
+
+/** The bench's documents of size class `size` (2: the generator's stream; 1: its documents up to 1,500 bytes). */
+function* sizedLines(size: number, count: number, seed: number): Generator<string> {
+  if (size !== 1 && size !== 2) throw new Error(`--sizes: 2 (~2 KB) or 1 (~1 KB), not ${size}`);
+  let n = 0;
+  for (const l of generateLines(size === 2 ? count : count * 2, seed)) {
+    if (n >= count) return;
+    if (size === 1 && Buffer.byteLength(l) > SMALL_DOC_BYTES) continue;
+    n++;
+    yield l;
+  }
+  // Rare: fewer small documents than asked for in 2x the stream; keep going with a fresh seed.
+  if (n < count) yield* sizedLines(size, count - n, seed + 1000);
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -116,12 +161,13 @@ async function topicCount(admin: Admin, topic: string): Promise<number> {
 }
 
 /** Resolves with the time the group's committed offsets first reach `ends` on every partition. */
-async function waitCommitted(admin: Admin, groupId: string, topic: string, ends: Map<number, number>, child: ChildProcess, timeoutMs: number): Promise<number> {
+async function waitCommitted(admin: Admin, groupId: string, topic: string, ends: Map<number, number>, children: ChildProcess[], timeoutMs: number, onPoll?: (committed: number) => void): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`kestrel exited early with code ${child.exitCode}`);
+    for (const child of children) if (child.exitCode !== null) throw new Error(`kestrel exited early with code ${child.exitCode}`);
     const [res] = await admin.fetchOffsets({ groupId, topics: [topic] });
     const now = Date.now();
+    onPoll?.((res?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0));
     if (res && res.partitions.every((p) => Number(p.offset) >= (ends.get(p.partition) ?? 0))) return now;
     await sleep(50);
   }
@@ -175,7 +221,8 @@ function threadSplit(pid: number, before: Map<number, [string, number]>, after: 
   const others = d.filter((t) => t.tid !== pid).sort((x, y) => y.s - x.s);
   const busiest = others.slice(0, top);
   const rest = others.slice(top).reduce((n, t) => n + t.s, 0);
-  return `main thread ${main.toFixed(1)} s, busiest ${top} other thread(s) ${busiest.map((t) => `${t.s.toFixed(1)} s (${t.name})`).join(' + ')}, rest (GC, libuv, V8 helpers) ${rest.toFixed(1)} s`;
+  const restTop = others.slice(top, top + 4).map((t) => t.s.toFixed(2)).join(' + ');
+  return `main thread ${main.toFixed(1)} s, busiest ${top} other thread(s) ${busiest.map((t) => `${t.s.toFixed(1)} s (${t.name})`).join(' + ')}, rest (GC, libuv, V8 helpers) ${rest.toFixed(1)} s (${restTop} ...)`;
 }
 
 /** Bytes a process read with read(2)-family calls (sockets included): what it fetched from Kafka, mostly. */
@@ -192,15 +239,20 @@ class KestrelChild {
   readonly child: ChildProcess;
   consumingAt = 0;
   joinedAt = 0;
+  /** Time and partition count of the latest join (a second process makes the first one rejoin). */
+  lastJoin = { at: 0, partitions: 0 };
   metricsPort = 0;
   peakRss = 0;
+  /** [epoch ms, RSS bytes] every 100 ms (backlog mode reads them). */
+  readonly rssSamples: [number, number][] = [];
   private readonly lines: string[] = [];
   private sampler: NodeJS.Timeout;
   private readonly ready: Promise<void>;
 
   constructor(readonly configFile: string) {
     const prof = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : [];
-    this.child = spawn(process.execPath, [...prof, join(ROOT, 'bin/kestrel.js'), 'consume', '-c', configFile], {
+    const extra = values['kestrel-node-options']?.split(' ').filter(Boolean) ?? [];
+    this.child = spawn(process.execPath, [...prof, ...extra, join(ROOT, 'bin/kestrel.js'), 'start', '-c', configFile], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
@@ -218,10 +270,11 @@ class KestrelChild {
         this.lines.push(line);
         if (this.lines.length > 200) this.lines.shift();
         try {
-          const j = JSON.parse(line) as { msg?: string; time?: number | string; port?: number; level?: number; component?: string };
+          const j = JSON.parse(line) as { msg?: string; time?: number | string; port?: number; level?: number; component?: string; assignment?: Record<string, number[]> };
           // pino's time: epoch ms, or an ISO string with an isoTime timestamp function.
           const time = typeof j.time === 'string' ? Date.parse(j.time) : Number(j.time);
-          if (j.msg === 'consuming') this.consumingAt = time;
+          if (j.msg === 'kestrel started' || j.msg === 'consuming') this.consumingAt = time;
+          if (j.msg === 'joined consumer group') this.lastJoin = { at: time, partitions: Object.values(j.assignment ?? {}).reduce((n, ps) => n + ps.length, 0) };
           if (j.msg === 'joined consumer group' && !this.joinedAt) {
             this.joinedAt = time;
             joined();
@@ -235,7 +288,10 @@ class KestrelChild {
     });
     this.sampler = setInterval(() => {
       const s = procStatus(this.child.pid!);
-      if (s) this.peakRss = Math.max(this.peakRss, s.hwm, s.rss);
+      if (s) {
+        this.peakRss = Math.max(this.peakRss, s.hwm, s.rss);
+        this.rssSamples.push([Date.now(), s.rss]);
+      }
     }, 100);
   }
 
@@ -280,35 +336,41 @@ function metricSum(text: string, name: string): number {
   return sum;
 }
 
+/** A `kestrel start` config (the service layout) of one kafka input, one kafka output and dead letters. */
 function kestrelConfig(brokers: string, group: string, input: string, alerts: string, dlq: string, workers: number): string {
   const maxInFlight = values['max-in-flight-messages'] ? `\n  max_in_flight_messages: ${Number(values['max-in-flight-messages'])}` : '';
+  const fetch = values['fetch-max-bytes-per-partition'] ? `\n    fetch: { max_bytes_per_partition: ${Number(values['fetch-max-bytes-per-partition'])} }` : '';
   return `# generated by bench/kafka.ts
+inputs:
+  - type: kafka
+    topics: [${JSON.stringify(input)}]
+    group_id: ${JSON.stringify(group)}
+    from_beginning: true${fetch}
 kafka:
   brokers: [${brokers.split(',').map((b) => JSON.stringify(b.trim())).join(', ')}]
-  group_id: ${JSON.stringify(group)}
   client_id: kestrel-bench
-  input_topics: [${JSON.stringify(input)}]
-  from_beginning: true
 rules:
   paths: [${RULES.map((r) => JSON.stringify(r)).join(', ')}]
-workers:
-  count: ${workers}${maxInFlight}
+engine:
+  workers: ${workers}${maxInFlight}
 delivery:
-  mode: at_least_once
-dlq:
+  guarantee: at_least_once
+outputs:
+  - type: kafka
+    topic: ${JSON.stringify(alerts)}
+    key: rule
+dead_letters:
   topic: ${JSON.stringify(dlq)}
-sinks:
-  kafka: { topic: ${JSON.stringify(alerts)}, key: rule }
 metrics: { host: 127.0.0.1, port: 0 }
-log_level: info
+log: { level: info }
 `;
 }
 
 /** Single-thread rates on the first `n` events of the stream: JSON.parse, payload decoding, the worker's whole loop. */
-function reference(n: number): { n: number; parse: number; decode: number; full: number; oneParse: number } {
+function reference(n: number, size: number): { n: number; parse: number; decode: number; full: number; oneParse: number } {
   const { ruleset, diagnostics } = loadRuleset(RULES);
   if (!ruleset) throw new Error(`rules failed to load: ${diagnostics.map((d) => d.message).join('; ')}`);
-  const bufs = [...generateLines(n, SEED)].map((l) => Buffer.from(l));
+  const bufs = [...sizedLines(size, n, SEED)].map((l) => Buffer.from(l));
   const env = { format: 'auto' as const, source: 'k8s_audit', hostname: 'bench', maxBytes: 1 << 20 };
   const time = (fn: () => void) => {
     fn(); // warm-up pass
@@ -341,6 +403,345 @@ function reference(n: number): { n: number; parse: number; decode: number; full:
 
 /* ------------------------------------------------------------------ main */
 
+interface Ctx {
+  b: BrokerHandle;
+  kafka: Kafka;
+  admin: Admin;
+  run: string;
+  tmp: string;
+  created: string[];
+  children: KestrelChild[];
+}
+
+async function createTopics(ctx: Ctx, topics: string[], partitions: number): Promise<void> {
+  await ctx.admin.createTopics({ waitForLeaders: false, topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+  ctx.created.push(...topics);
+  // A freshly started broker may answer metadata before it hosts the new partitions: poll.
+  for (let i = 0; ; i++) {
+    try {
+      const md = await ctx.admin.fetchTopicMetadata({ topics });
+      if (md.topics.every((t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0))) break;
+    } catch (e) {
+      if (i >= 100) throw e;
+    }
+    await sleep(100);
+  }
+}
+
+interface Filled {
+  topic: string;
+  size: number;
+  events: number;
+  bytes: number;
+  /** Generation and produce, seconds. */
+  seconds: number;
+  ends: Map<number, number>;
+}
+
+/** Produce `lines` round robin over the partitions (acks=-1, no compression, 4 requests in flight). */
+async function fill(ctx: Ctx, topic: string, size: number, lines: Iterable<string>): Promise<Filled> {
+  const producer = ctx.kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+  await producer.connect();
+  const t0 = Date.now();
+  const inflight = new Set<Promise<unknown>>();
+  let req: Message[] = [];
+  let perPart = new Array<number>(PARTITIONS).fill(0);
+  const flush = async () => {
+    if (req.length === 0) return;
+    const p = producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: req });
+    req = [];
+    perPart = new Array<number>(PARTITIONS).fill(0);
+    const tracked = p.finally(() => inflight.delete(tracked));
+    inflight.add(tracked);
+    if (inflight.size >= 4) await Promise.race(inflight);
+  };
+  let events = 0;
+  let bytes = 0;
+  for (const l of lines) {
+    const v = Buffer.from(l);
+    const partition = events % PARTITIONS;
+    if (perPart[partition] + v.length > BATCH_BYTES) await flush();
+    req.push({ partition, value: v });
+    perPart[partition] += v.length;
+    bytes += v.length;
+    events++;
+  }
+  await flush();
+  await Promise.all(inflight);
+  await producer.disconnect();
+  const seconds = (Date.now() - t0) / 1000;
+  const ends = await endOffsets(ctx.admin, topic);
+  const stored = [...ends.values()].reduce((x, y) => x + y, 0);
+  if (stored !== events) throw new Error(`topic ${topic} holds ${stored} messages, expected ${events}`);
+  return { topic, size, events, bytes, seconds, ends };
+}
+
+/** Steady state: from the moment a quarter of the topic was done (warm-up, JIT, group join left out) to the end. */
+interface Steady {
+  rate: number;
+  /** CPU microseconds per event. */
+  cpuUs: number;
+}
+
+interface RawResult {
+  rate: number;
+  seconds: number;
+  steady: Steady;
+  cpu: number;
+  brokerCpu: number;
+  read: number;
+}
+
+/** (a) kafkajs eachBatch + JSON.parse of every message, in this process; timed from the group join. */
+async function raw(ctx: Ctx, f: Filled, label: string): Promise<RawResult> {
+  const groupId = `bench-kafka-${ctx.run}-raw-${f.size}-${label}`;
+  const consumer = ctx.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: f.topic, fromBeginning: true });
+  let n = 0;
+  let verbs = 0;
+  let joinedAt = 0;
+  let cpu0 = process.cpuUsage();
+  let read0 = readBytes('self');
+  let broker0 = ctx.b.pid ? cpuSeconds(ctx.b.pid) : NaN;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (joinedAt) return;
+    joinedAt = Date.now();
+    cpu0 = process.cpuUsage();
+    read0 = readBytes('self');
+    broker0 = ctx.b.pid ? cpuSeconds(ctx.b.pid) : NaN;
+  });
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => (done = r));
+  let tEnd = 0;
+  let quarter: { at: number; n: number; cpu: NodeJS.CpuUsage } | undefined;
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        if ((JSON.parse(m.value!.toString('utf8')) as { verb?: string }).verb) verbs++;
+        n++;
+      }
+      if (!quarter && n >= f.events / 4) quarter = { at: Date.now(), n, cpu: process.cpuUsage() };
+      if (n >= f.events && !tEnd) {
+        tEnd = Date.now();
+        done();
+      }
+    },
+  });
+  await Promise.race([finished, sleep(300_000).then(() => Promise.reject(new Error(`raw consumer stuck at ${n}/${f.events}`)))]);
+  const cpu = process.cpuUsage(cpu0);
+  const read = readBytes('self') - read0;
+  const brokerCpu = ctx.b.pid ? cpuSeconds(ctx.b.pid) - broker0 : NaN;
+  await consumer.disconnect();
+  if (verbs !== f.events) throw new Error(`raw consumer parsed ${verbs} events with a verb of ${f.events}`);
+  const seconds = (tEnd - joinedAt) / 1000;
+  const q = quarter!;
+  const qCpu = process.cpuUsage(q.cpu);
+  const steady = { rate: (f.events - q.n) / ((tEnd - q.at) / 1000), cpuUs: (qCpu.user + qCpu.system) / (f.events - q.n) };
+  return { rate: f.events / seconds, seconds, steady, cpu: (cpu.user + cpu.system) / 1e6, brokerCpu, read };
+}
+
+interface KestrelResult {
+  label: string;
+  workers: number;
+  processes: number;
+  /** Events consumed over `seconds` (all of them, or what was not committed yet when both processes had their share). */
+  events: number;
+  seconds: number;
+  rate: number;
+  steady: Steady;
+  rss: number;
+  alerts: number;
+  dlq: number;
+  cpu: number;
+  brokerCpu: number;
+  read: number;
+  threads: string;
+  evalS: number;
+  commits: number;
+  paused: string;
+  /** RSS of the first process every 100 ms. */
+  rssSamples: [number, number][];
+}
+
+/**
+ * A bench consumer that joins `groupId` first and, as the group's leader, keeps
+ * every partition to itself (paused, nothing committed) while kestrel processes
+ * join; release() leaves the group, so the processes share the partitions and
+ * all start together from the beginning. Its assigner carries kafkajs' default
+ * protocol name, so the group accepts it beside kestrel's members.
+ */
+async function holdGroup(ctx: Ctx, groupId: string, topic: string): Promise<{ release: () => Promise<void> }> {
+  let self = '';
+  const holder: PartitionAssigner = ({ cluster }) => ({
+    name: 'RoundRobinAssigner',
+    version: 0,
+    async assign({ members, topics }) {
+      const all: Record<string, number[]> = {};
+      for (const t of topics) all[t] = cluster.findTopicPartitionMetadata(t).map((m) => m.partitionId);
+      return members.map(({ memberId }) => ({ memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: memberId === self ? all : {}, userData: Buffer.alloc(0) }) }));
+    },
+    protocol({ topics }) {
+      return { name: 'RoundRobinAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+    },
+  });
+  const c = ctx.kafka.consumer({ groupId, heartbeatInterval: 100, partitionAssigners: [holder], allowAutoTopicCreation: false });
+  let joined: () => void = () => {};
+  const ready = new Promise<void>((r) => (joined = r));
+  c.on(c.events.GROUP_JOIN, ({ payload }) => {
+    self = payload.memberId;
+    c.pause([{ topic }]);
+    joined();
+  });
+  await c.connect();
+  await c.subscribe({ topic, fromBeginning: true });
+  await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => {} });
+  await ready;
+  return { release: () => c.disconnect() };
+}
+
+/** (b) `processes` kestrel children of `workers` workers each, in one consumer group, until the group committed the topic's end. */
+async function kestrel(ctx: Ctx, f: Filled, workers: number, processes: number, alertsTopic: string, dlqTopic: string, onSample?: (child: KestrelChild) => Promise<void>): Promise<KestrelResult> {
+  const label = `${processes} process${processes > 1 ? 'es' : ''} x ${workers} worker${workers > 1 ? 's' : ''}`;
+  const groupId = `bench-kafka-${ctx.run}-kestrel-${f.size}-p${processes}w${workers}-${Date.now().toString(36)}`;
+  const dlq0 = await topicCount(ctx.admin, dlqTopic);
+  const alerts0 = await topicCount(ctx.admin, alertsTopic);
+  const ks: KestrelChild[] = [];
+  const hold = processes > 1 ? await holdGroup(ctx, groupId, f.topic) : undefined;
+  for (let i = 0; i < processes; i++) {
+    const config = join(ctx.tmp, `kestrel-${groupId}-${i}.yaml`);
+    writeFileSync(config, kestrelConfig(ctx.b.brokers, groupId, f.topic, alertsTopic, dlqTopic, workers));
+    const k = new KestrelChild(config);
+    ks.push(k);
+    ctx.children.push(k);
+  }
+  await Promise.all(ks.map((k) => k.joined(120_000)));
+  let t0 = ks[0].joinedAt;
+  let events = f.events;
+  if (hold) {
+    // Every process joined (with nothing assigned): let go, then every one must hold its share.
+    await hold.release();
+    const deadline = Date.now() + 60_000;
+    while (!(ks.every((k) => k.lastJoin.partitions > 0) && ks.reduce((n, k) => n + k.lastJoin.partitions, 0) === PARTITIONS)) {
+      if (Date.now() > deadline) throw new Error('the processes did not share the partitions within 60 s');
+      await sleep(20);
+    }
+    t0 = Math.max(...ks.map((k) => k.lastJoin.at));
+    const [res] = await ctx.admin.fetchOffsets({ groupId, topics: [f.topic] });
+    events -= (res?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    if (events < f.events / 4) note(`${label}: only ${fmt(events)} events were left when every process had its share; use more --events for a meaningful figure`);
+  }
+  const broker0 = ctx.b.pid ? cpuSeconds(ctx.b.pid) : NaN;
+  const pids = ks.map((k) => k.child.pid!);
+  const cpuStart = pids.map(cpuSeconds);
+  const readStart = pids.map(readBytes);
+  const threadsStart = threadCpu(pids[0]);
+  let pausedMax = 0;
+  let pausedSamples = 0;
+  let pausedNonZero = 0;
+  let polling = true;
+  const sampler = (async () => {
+    while (polling) {
+      const p = metricSum(await ks[0].metrics(), 'kestrel_paused_partitions');
+      pausedSamples++;
+      if (p > 0) pausedNonZero++;
+      pausedMax = Math.max(pausedMax, p);
+      if (onSample) await onSample(ks[0]);
+      await sleep(250);
+    }
+  })();
+  const done0 = f.events - events;
+  let quarter: { at: number; n: number; cpu: number } | undefined;
+  const tEnd = await waitCommitted(ctx.admin, groupId, f.topic, f.ends, ks.map((k) => k.child), 900_000, (committed) => {
+    if (!quarter && committed - done0 >= events / 4) quarter = { at: Date.now(), n: committed, cpu: pids.reduce((n, pid) => n + cpuSeconds(pid), 0) };
+  });
+  polling = false;
+  await sampler;
+  const cpu = pids.reduce((n, pid, i) => n + cpuSeconds(pid) - cpuStart[i], 0);
+  const read = pids.reduce((n, pid, i) => n + readBytes(pid) - readStart[i], 0);
+  const threads = threadSplit(pids[0], threadsStart, threadCpu(pids[0]), workers);
+  const brokerCpu = ctx.b.pid ? cpuSeconds(ctx.b.pid) - broker0 : NaN;
+  const metrics = await ks[0].metrics();
+  let rss = 0;
+  for (const k of ks) {
+    rss = Math.max(rss, await k.stop());
+    ctx.children.splice(ctx.children.indexOf(k), 1);
+  }
+  const seconds = Math.max(0.001, (tEnd - t0) / 1000);
+  const q = quarter ?? { at: t0, n: done0, cpu: cpuStart.reduce((x, y) => x + y, 0) };
+  const steady = { rate: (f.events - q.n) / Math.max(0.001, (tEnd - q.at) / 1000), cpuUs: (1e6 * (cpuStart.reduce((x, y) => x + y, 0) + cpu - q.cpu)) / (f.events - q.n) };
+  return {
+    steady,
+    label,
+    workers,
+    processes,
+    events,
+    seconds,
+    rate: events / seconds,
+    rss,
+    alerts: (await topicCount(ctx.admin, alertsTopic)) - alerts0,
+    dlq: (await topicCount(ctx.admin, dlqTopic)) - dlq0,
+    cpu,
+    brokerCpu,
+    read,
+    threads,
+    evalS: metricSum(metrics, 'kestrel_evaluation_seconds_sum'),
+    commits: metricSum(metrics, 'kestrel_commits_total'),
+    paused: `${pausedNonZero}/${pausedSamples} samples, max ${pausedMax}`,
+    rssSamples: ks[0].rssSamples,
+  };
+}
+
+const sizeName = (size: number) => `~${size} KB`;
+const us = (cpu: number, events: number) => (1e6 * cpu) / events;
+const goal = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+
+/** --backlog N: fill N events, consume them with the goal's worker count, RSS against progress. */
+async function backlogMode(ctx: Ctx, n: number, size: number): Promise<void> {
+  const T = { input: `bench-kafka-${ctx.run}-backlog-in`, alerts: `bench-kafka-${ctx.run}-backlog-alerts`, dlq: `bench-kafka-${ctx.run}-backlog-dlq` };
+  await createTopics(ctx, [T.input], PARTITIONS);
+  await createTopics(ctx, [T.alerts, T.dlq], 1);
+  note(`backlog: filling ${fmt(n)} ${sizeName(size)} events ...`);
+  const f = await fill(ctx, T.input, size, sizedLines(size, n, SEED));
+  note(`backlog: ${mb(f.bytes)} MB in ${f.seconds.toFixed(0)} s; consuming with ${GOAL_WORKERS} workers ...`);
+  const progress: [number, number][] = [];
+  const groupOf = (k: KestrelChild) => /group_id: "([^"]+)"/.exec(readFileSync(k.configFile, 'utf8'))![1];
+  // The consumer thread's own memory (prom-client's process metrics; workers' heaps are not in them).
+  let main = { heap: 0, external: 0, heapMax: 0, externalMax: 0 };
+  const r = await kestrel(ctx, f, GOAL_WORKERS, 1, T.alerts, T.dlq, async (k) => {
+    const [res] = await ctx.admin.fetchOffsets({ groupId: groupOf(k), topics: [f.topic] });
+    progress.push([Date.now(), (res?.partitions ?? []).reduce((x, p) => x + Math.max(0, Number(p.offset)), 0)]);
+    const m = await k.metrics();
+    const heap = metricSum(m, 'kestrel_nodejs_heap_size_total_bytes');
+    const external = metricSum(m, 'kestrel_nodejs_external_memory_bytes');
+    if (heap > 0) main = { heap, external, heapMax: Math.max(main.heapMax, heap), externalMax: Math.max(main.externalMax, external) };
+  });
+  out(`command: npm run bench:kafka -- --backlog ${n} --size ${size}`);
+  out(`machine: ${cpus().length} cores, node ${process.version}, load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+  out(`backlog: ${fmt(f.events)} ${sizeName(size)} events (${mb(f.bytes)} MB) on ${PARTITIONS} partitions, kestrel ${r.label}: ${fmt(r.rate)} events/s over ${r.seconds.toFixed(0)} s, CPU ${us(r.cpu, r.events).toFixed(0)} us/event, alerts ${fmt(r.alerts)}`);
+  // RSS at each 10 % of the committed progress.
+  const rssAt = (t: number) => {
+    let best = 0;
+    for (const [ts, v] of r.rssSamples) if (ts <= t) best = v;
+    return best;
+  };
+  const marks: string[] = [];
+  const atMark: number[] = [];
+  for (let pct = 10; pct <= 100; pct += 10) {
+    const hit = progress.find(([, c]) => c >= (pct / 100) * f.events);
+    if (!hit) continue;
+    const v = rssAt(hit[0]);
+    atMark.push(v);
+    marks.push(`${pct}% ${mb(v)}`);
+  }
+  out(`RSS (MB) when the committed offsets reached: ${marks.join(', ')}; peak ${mb(r.rss)} MB`);
+  out(`consumer thread: V8 heap ${mb(main.heap)} MB at the end (max ${mb(main.heapMax)}), external memory (buffers) ${mb(main.external)} MB (max ${mb(main.externalMax)}); the rest of the RSS is the workers' heaps, code and the allocator`);
+  const firstHalf = Math.max(...atMark.slice(0, Math.ceil(atMark.length / 2)));
+  const secondHalf = Math.max(...atMark.slice(Math.ceil(atMark.length / 2)));
+  const flat = secondHalf <= firstHalf * 1.1;
+  out(`summary: backlog of ${fmt(f.events)} ${sizeName(size)} events, ${GOAL_WORKERS} workers: RSS max ${mb(firstHalf)} MB in the first half of the progress marks, ${mb(secondHalf)} MB in the second (flat = within 10 %: ${flat ? 'FLAT' : 'RISING'}); peak ${mb(r.rss)} MB (goal <= 256 MB: ${goal(r.rss <= 256e6)})`);
+}
+
 async function main(): Promise<void> {
   const command = `npm run bench:kafka${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   for (const r of RULES) if (!existsSync(r)) throw new Error(`rules file not found: ${r}`);
@@ -348,320 +749,211 @@ async function main(): Promise<void> {
   const started = Date.now();
   const b = await broker();
   const run = `${Date.now().toString(36)}`;
-  const T = {
-    input: `bench-kafka-${run}-in`,
-    dlq: `bench-kafka-${run}-dlq`,
-    lat: `bench-kafka-${run}-lat-in`,
-    alerts: (name: string) => `bench-kafka-${run}-alerts-${name}`,
-  };
   const kafka = new Kafka({ clientId: 'bench-kafka', brokers: b.brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 8 } });
   const admin = kafka.admin();
   await admin.connect();
-  const created: string[] = [];
-  const children: KestrelChild[] = [];
-  const tmp = mkdtempSync(join(tmpdir(), 'kestrel-bench-'));
+  const ctx: Ctx = { b, kafka, admin, run, tmp: mkdtempSync(join(tmpdir(), 'kestrel-bench-')), created: [], children: [] };
   const cleanup = async () => {
-    for (const c of children) await c.stop().catch(() => {});
-    if (created.length) await admin.deleteTopics({ topics: created, timeout: 30_000 }).catch((e) => note(`could not delete topics: ${(e as Error).message}`));
+    for (const c of ctx.children) await c.stop().catch(() => {});
+    if (ctx.created.length) await admin.deleteTopics({ topics: ctx.created, timeout: 30_000 }).catch((e) => note(`could not delete topics: ${(e as Error).message}`));
     await admin.disconnect().catch(() => {});
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(ctx.tmp, { recursive: true, force: true });
     if (b.stop) await b.stop();
   };
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
   try {
-    const createTopics = async (topics: string[], partitions: number) => {
-      await admin.createTopics({ waitForLeaders: false, topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
-      created.push(...topics);
-      // A freshly started broker may answer metadata before it hosts the new partitions: poll.
-      for (let i = 0; ; i++) {
-        try {
-          const md = await admin.fetchTopicMetadata({ topics });
-          if (md.topics.every((t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0))) break;
-        } catch (e) {
-          if (i >= 100) throw e;
+    if (values.backlog) return await backlogMode(ctx, Number(values.backlog), Number(values.size));
+    const T = {
+      input: (size: number) => `bench-kafka-${run}-in-${size}`,
+      dlq: `bench-kafka-${run}-dlq`,
+      lat: `bench-kafka-${run}-lat-in`,
+      alerts: `bench-kafka-${run}-alerts`,
+      latAlerts: `bench-kafka-${run}-alerts-lat`,
+    };
+    await createTopics(ctx, [...SIZES.map(T.input), T.lat], PARTITIONS);
+    await createTopics(ctx, [T.dlq, T.alerts, T.latAlerts], 1);
+
+    interface SizeRun {
+      f: Filled;
+      ref: ReturnType<typeof reference>;
+      raws: RawResult[];
+      cases: KestrelResult[];
+    }
+    const sizes: SizeRun[] = [];
+    for (const [si, size] of SIZES.entries()) {
+      note(`${sizeName(size)}: filling ${fmt(EVENTS)} events ...`);
+      const f = await fill(ctx, T.input(size), size, sizedLines(size, EVENTS, SEED));
+      const ref = reference(Math.min(EVENTS, 20_000), size);
+      const raws: RawResult[] = [];
+      const cases: KestrelResult[] = [];
+      // Scaling on the first size; the goal's worker count on the others.
+      const plan: [number, number][] = si === 0 ? [...WORKERS.map((w): [number, number] => [w, 1]), ...(PROCESSES > 1 ? [[1, PROCESSES] as [number, number]] : [])] : [[GOAL_WORKERS, 1]];
+      for (let rep = 0; rep < REPEAT; rep++) {
+        note(`${sizeName(size)}: (a) raw kafkajs + JSON.parse ...`);
+        raws.push(await raw(ctx, f, `${rep}a`));
+        for (const [w, p] of plan) {
+          note(`${sizeName(size)}: (b) kestrel, ${p} process(es) x ${w} worker(s) ...`);
+          const r = await kestrel(ctx, f, w, p, T.alerts, T.dlq);
+          const same = cases.findIndex((c) => c.workers === w && c.processes === p);
+          if (same < 0) cases.push(r);
+          else if (r.rate > cases[same].rate) cases[same] = r;
         }
-        await sleep(100);
+        note(`${sizeName(size)}: (a) again, after (b) (the drift of a shared machine) ...`);
+        raws.push(await raw(ctx, f, `${rep}b`));
       }
-    };
-    const cases = WORKERS.map((w) => `w${w}`);
-    await createTopics([T.input, T.lat], PARTITIONS);
-    await createTopics([T.dlq, ...cases.map(T.alerts), T.alerts('lat')], 1);
-
-    /* ---------------- generate + fill */
-    const tGen = Date.now();
-    const values_: Buffer[] = [];
-    let bytes = 0;
-    for (const l of generateLines(EVENTS, SEED)) {
-      const v = Buffer.from(l);
-      bytes += v.length;
-      values_.push(v);
-    }
-    const genS = (Date.now() - tGen) / 1000;
-    note(`generated ${fmt(EVENTS)} events (${mb(bytes)} MB) in ${genS.toFixed(1)} s; filling ${T.input} ...`);
-
-    const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
-    await producer.connect();
-    const tFill = Date.now();
-    const inflight = new Set<Promise<unknown>>();
-    let req: Message[] = [];
-    let perPart = new Array<number>(PARTITIONS).fill(0);
-    const flush = async () => {
-      if (req.length === 0) return;
-      const p = producer.send({ topic: T.input, acks: -1, compression: CompressionTypes.None, messages: req });
-      req = [];
-      perPart = new Array<number>(PARTITIONS).fill(0);
-      const tracked = p.finally(() => inflight.delete(tracked));
-      inflight.add(tracked);
-      if (inflight.size >= 4) await Promise.race(inflight);
-    };
-    for (let i = 0; i < values_.length; i++) {
-      const partition = i % PARTITIONS;
-      if (perPart[partition] + values_[i].length > BATCH_BYTES) await flush();
-      req.push({ partition, value: values_[i] });
-      perPart[partition] += values_[i].length;
-    }
-    await flush();
-    await Promise.all(inflight);
-    const fillS = (Date.now() - tFill) / 1000;
-    values_.length = 0;
-    const ends = await endOffsets(admin, T.input);
-    const stored = [...ends.values()].reduce((x, y) => x + y, 0);
-    if (stored !== EVENTS) throw new Error(`topic holds ${stored} messages, expected ${EVENTS}`);
-
-    /* ---------------- reference: one thread, no Kafka (what a worker does per message) */
-    const ref = reference(Math.min(EVENTS, 20_000));
-
-    /* ---------------- (a) raw kafkajs + JSON.parse */
-    const raw = async (label: string) => {
-      const groupId = `bench-kafka-${run}-raw-${label}`;
-      const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
-      await consumer.connect();
-      await consumer.subscribe({ topic: T.input, fromBeginning: true });
-      let n = 0;
-      let verbs = 0;
-      let joinedAt = 0;
-      consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt ||= Date.now()));
-      let done: () => void = () => {};
-      const finished = new Promise<void>((r) => (done = r));
-      const t0 = Date.now();
-      let tEnd = 0;
-      const cpu0 = process.cpuUsage();
-      const read0 = readBytes('self');
-      const broker0 = b.pid ? cpuSeconds(b.pid) : NaN;
-      await consumer.run({
-        eachBatch: async ({ batch }) => {
-          for (const m of batch.messages) {
-            if ((JSON.parse(m.value!.toString('utf8')) as { verb?: string }).verb) verbs++;
-            n++;
-          }
-          if (n >= EVENTS && !tEnd) {
-            tEnd = Date.now();
-            done();
-          }
-        },
-      });
-      await Promise.race([finished, sleep(300_000).then(() => Promise.reject(new Error(`raw consumer stuck at ${n}/${EVENTS}`)))]);
-      const cpu = process.cpuUsage(cpu0);
-      const read = readBytes('self') - read0;
-      const brokerCpu = b.pid ? cpuSeconds(b.pid) - broker0 : NaN;
-      await consumer.disconnect();
-      if (verbs !== EVENTS) throw new Error(`raw consumer parsed ${verbs} events with a verb of ${EVENTS}`);
-      return { total: (tEnd - t0) / 1000, afterJoin: (tEnd - joinedAt) / 1000, cpu: (cpu.user + cpu.system) / 1e6, brokerCpu, read };
-    };
-    note('(a) raw kafkajs + JSON.parse ...');
-    const a1 = await raw('1');
-
-    /* ---------------- (b) kestrel consume, 1 and 2 workers */
-    const bResults: { workers: number; total: number; afterJoin: number; rss: number; alerts: number; dlq: number; cpu: number; brokerCpu: number; read: number; threads: string; evalS: number; commits: number; paused: string; config: string }[] = [];
-    const dlqBefore = () => topicCount(admin, T.dlq);
-    for (const w of WORKERS) {
-      const name = `w${w}`;
-      const groupId = `bench-kafka-${run}-kestrel-${name}`;
-      const config = join(tmp, `kestrel-${name}.yaml`);
-      writeFileSync(config, kestrelConfig(b.brokers, groupId, T.input, T.alerts(name), T.dlq, w));
-      note(`(b) kestrel consume, workers=${w} ...`);
-      const dlq0 = await dlqBefore();
-      const k = new KestrelChild(config);
-      children.push(k);
-      await k.joined(120_000);
-      const broker0 = b.pid ? cpuSeconds(b.pid) : NaN;
-      // From the join on: rules compilation and worker start-up are not counted.
-      const cpuStart = cpuSeconds(k.child.pid!);
-      const readStart = readBytes(k.child.pid!);
-      const threadsStart = threadCpu(k.child.pid!);
-      // Sample paused-partition gauge while it runs (backpressure evidence).
-      let pausedMax = 0;
-      let pausedSamples = 0;
-      let pausedNonZero = 0;
-      let polling = true;
-      const sampler = (async () => {
-        while (polling) {
-          const m = await k.metrics();
-          const p = metricSum(m, 'kestrel_paused_partitions');
-          pausedSamples++;
-          if (p > 0) pausedNonZero++;
-          pausedMax = Math.max(pausedMax, p);
-          await sleep(250);
-        }
-      })();
-      const tEnd = await waitCommitted(admin, groupId, T.input, ends, k.child, 420_000);
-      polling = false;
-      await sampler;
-      const cpu = cpuSeconds(k.child.pid!) - cpuStart;
-      const read = readBytes(k.child.pid!) - readStart;
-      const threads = threadSplit(k.child.pid!, threadsStart, threadCpu(k.child.pid!), w);
-      const brokerCpu = b.pid ? cpuSeconds(b.pid) - broker0 : NaN;
-      const metrics = await k.metrics();
-      const rss = await k.stop();
-      children.splice(children.indexOf(k), 1);
-      bResults.push({
-        workers: w,
-        total: (tEnd - k.consumingAt) / 1000,
-        afterJoin: (tEnd - k.joinedAt) / 1000,
-        rss,
-        alerts: await topicCount(admin, T.alerts(name)),
-        dlq: (await dlqBefore()) - dlq0,
-        cpu,
-        brokerCpu,
-        read,
-        threads,
-        evalS: metricSum(metrics, 'kestrel_evaluation_seconds_sum'),
-        commits: metricSum(metrics, 'kestrel_commits_total'),
-        paused: `${pausedNonZero}/${pausedSamples} samples, max ${pausedMax}`,
-        config,
-      });
+      sizes.push({ f, ref, raws, cases });
     }
 
-    note('(a) again, after (b), to see the drift of a shared machine ...');
-    const a2 = await raw('2');
-
-    /* ---------------- end-to-end latency, 2 workers (or the largest count) */
-    const wl = Math.max(...WORKERS);
-    const latGroup = `bench-kafka-${run}-kestrel-lat`;
-    const latConfig = join(tmp, 'kestrel-lat.yaml');
-    writeFileSync(latConfig, kestrelConfig(b.brokers, latGroup, T.lat, T.alerts('lat'), T.dlq, wl));
-    note(`latency: kestrel consume (workers=${wl}), ${fmt(RATE)} events/s for ${LATENCY_S} s ...`);
-    const k = new KestrelChild(latConfig);
-    children.push(k);
-    const sentAt = new Map<string, number>();
-    const seenAt = new Map<string, number>();
-    const outConsumer = kafka.consumer({ groupId: `bench-kafka-${run}-lat-reader`, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
-    await outConsumer.connect();
-    await outConsumer.subscribe({ topic: T.alerts('lat'), fromBeginning: true });
-    let outJoined: () => void = () => {};
-    const outReady = new Promise<void>((r) => (outJoined = r));
-    outConsumer.on(outConsumer.events.GROUP_JOIN, () => outJoined());
-    await outConsumer.run({
-      eachMessage: async ({ message }) => {
-        const now = Date.now();
-        const h = message.headers ?? {};
-        const key = `${String(h.input_partition)}:${String(h.input_offset)}`;
-        if (!seenAt.has(key)) seenAt.set(key, now);
-      },
-    });
-    await Promise.all([k.joined(120_000), outReady]);
-    const latProducer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
-    await latProducer.connect();
-    const lines = generateLines(RATE * LATENCY_S, SEED + 1);
-    const tick = 50;
-    const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
-    const tLat0 = Date.now();
-    const sends: Promise<void>[] = [];
-    let produced = 0;
-    for (let t = 0; produced < RATE * LATENCY_S; t++) {
-      const due = tLat0 + t * tick;
-      const wait = due - Date.now();
-      if (wait > 0) await sleep(wait);
-      const msgs: Message[] = [];
-      for (let i = 0; i < perTick && produced < RATE * LATENCY_S; i++, produced++) {
-        const n = lines.next();
-        msgs.push({ partition: produced % PARTITIONS, value: n.value as string });
-      }
-      const at = Date.now();
-      sends.push(
-        latProducer.send({ topic: T.lat, acks: -1, compression: CompressionTypes.None, messages: msgs }).then((meta) => {
-          for (const m of meta) {
-            const count = msgs.filter((x) => x.partition === m.partition).length;
-            for (let i = 0; i < count; i++) sentAt.set(`${m.partition}:${Number(m.baseOffset) + i}`, at);
-          }
-        }),
-      );
-    }
-    await Promise.all(sends);
-    const produceS = (Date.now() - tLat0) / 1000;
-    const latEnds = await endOffsets(admin, T.lat);
-    await waitCommitted(admin, latGroup, T.lat, latEnds, k.child, 120_000);
-    const latAlerts = await topicCount(admin, T.alerts('lat'));
-    for (let i = 0; i < 100 && seenAt.size < latAlerts; i++) await sleep(100);
-    await outConsumer.disconnect();
-    await latProducer.disconnect();
-    await producer.disconnect();
-    const latRss = await k.stop();
-    children.splice(children.indexOf(k), 1);
-    const lat: number[] = [];
-    for (const [key, t] of seenAt) {
-      const s = sentAt.get(key);
-      if (s !== undefined) lat.push(t - s);
-    }
-    lat.sort((x, y) => x - y);
-    const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.ceil((p / 100) * lat.length) - 1)] : NaN);
+    /* ---------------- end-to-end latency at a fixed rate */
+    let latency: { produced: number; produceS: number; alerts: number; lat: number[]; rss: number } | undefined;
+    if (LATENCY_S > 0) latency = await latencyRun(ctx, T.lat, T.latAlerts, T.dlq);
 
     /* ---------------- report */
-    const rate = (s: number) => EVENTS / s;
-    const aBest = Math.min(a1.total, a2.total);
-    const rateA = rate(aBest);
     const load = loadavg().map((x) => x.toFixed(2)).join(', ');
     out(`command: ${command}`);
     out(`broker: ${b.brokers} (${b.origin})`);
-    out(`machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average at the end: ${load}`);
-    out(`topic: ${T.input}, ${PARTITIONS} partitions, ${fmt(EVENTS)} events (seed ${SEED}), ${mb(bytes)} MB, ${(bytes / EVENTS / 1024).toFixed(1)} KiB average, compression none`);
+    out(`machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average at the end: ${load} (shared machine: best of ${REPEAT} per case, raw best of ${2 * REPEAT})`);
     out(`rules: ${RULES.map((r) => r.replace(resolve(ROOT, '..') + '/', '../')).join(', ')}`);
-    out(
-      `reference, one thread, no Kafka, first ${fmt(ref.n)} events: JSON.parse ${fmt(ref.parse)} events/s; decodePayload(auto) ${fmt(ref.decode)} events/s; ` +
-        `decodePayload + evaluate + alertJson (a worker's loop) ${fmt(ref.full)} events/s = ${(1e6 / ref.full).toFixed(0)} us/event; ` +
-        `the same with decodeDocument (one JSON.parse) ${fmt(ref.oneParse)} events/s = ${(1e6 / ref.oneParse).toFixed(0)} us/event`,
-    );
-    out(`fill: ${fillS.toFixed(1)} s = ${fmt(EVENTS / fillS)} events/s, ${mb(bytes / fillS)} MB/s (acks=-1, record batches <= ${BATCH_BYTES / 1024} KiB/partition, 4 requests in flight; generation ${genS.toFixed(1)} s not included)`);
-    out('');
-    out('                                   events/s    MB/s   seconds (after join)   b/a   peak RSS   CPU s (broker)   alerts');
-    const row = (name: string, s: number, after: number, extra: string) =>
-      out(`${name.padEnd(34)} ${fmt(rate(s)).padStart(8)} ${mb(bytes / s).padStart(7)} ${s.toFixed(2).padStart(9)} (${after.toFixed(2).padStart(6)})        ${extra}`);
-    const cpuCol = (c: number, bc: number) => `${c.toFixed(1).padStart(6)} (${Number.isNaN(bc) ? '  n/a' : bc.toFixed(1).padStart(5)})`;
-    row('(a)  kafkajs + JSON.parse, run 1', a1.total, a1.afterJoin, `${a1.total === aBest ? 'best' : '    '}            ${cpuCol(a1.cpu, a1.brokerCpu)}`);
-    row('(a)  kafkajs + JSON.parse, run 2', a2.total, a2.afterJoin, `${a2.total === aBest ? 'best' : '    '}            ${cpuCol(a2.cpu, a2.brokerCpu)}`);
-    for (const r of bResults) {
-      row(`(b)  kestrel consume, workers=${r.workers}`, r.total, r.afterJoin, `${(rate(r.total) / rateA).toFixed(2).padStart(5)} ${`${mb(r.rss)} MB`.padStart(10)} ${cpuCol(r.cpu, r.brokerCpu)}   ${fmt(r.alerts)}`);
-    }
-    out(`CPU s: (a) the bench process (kafkajs + parse), (b) the kestrel process, all threads, from the group join on; in parentheses the broker JVM over the same interval`);
-    out(
-      `bytes read from sockets/files per byte of the topic (rchar, re-fetching shows as > 1): (a) ${(a1.read / bytes).toFixed(2)}, ${(a2.read / bytes).toFixed(2)}; ` +
-        bResults.map((r) => `(b) workers=${r.workers} ${(r.read / bytes).toFixed(2)}`).join('; '),
-    );
-    out(`CPU per event: (a) ${((1e6 * Math.min(a1.cpu, a2.cpu)) / EVENTS).toFixed(0)} us; ${bResults.map((r) => `(b) workers=${r.workers} ${((1e6 * r.cpu) / EVENTS).toFixed(0)} us`).join('; ')}`);
-    out('');
-    for (const r of bResults) {
+    for (const { f, ref, raws, cases } of sizes) {
+      const bestRaw = raws.reduce((x, y) => (y.rate > x.rate ? y : x));
+      out('');
+      out(`${sizeName(f.size)}: topic ${f.topic}, ${PARTITIONS} partitions, ${fmt(f.events)} events (seed ${SEED}), ${mb(f.bytes)} MB, ${(f.bytes / f.events / 1024).toFixed(2)} KiB average, compression none; filled in ${f.seconds.toFixed(1)} s`);
       out(
-        `(b) workers=${r.workers}: worker evaluation time (kestrel_evaluation_seconds_sum) ${r.evalS.toFixed(1)} s = ${fmt(EVENTS / r.evalS)} events/s per busy worker, ` +
-          `${((100 * r.evalS) / (r.total * r.workers)).toFixed(0)}% of ${r.workers} worker(s) x wall; commits ${fmt(r.commits)}; paused partitions ${r.paused}; dead letters ${r.dlq}`,
+        `  reference, one thread, no Kafka, first ${fmt(ref.n)} events: JSON.parse ${fmt(ref.parse)} events/s; decodePayload(auto) ${fmt(ref.decode)} events/s; ` +
+          `decodePayload + evaluate + alertJson (a worker's loop) ${fmt(ref.full)} events/s = ${(1e6 / ref.full).toFixed(1)} us/event; with decodeDocument ${fmt(ref.oneParse)} events/s`,
       );
-      out(`    CPU by thread: ${r.threads}`);
+      out('  case                                  events/s    MB/s  seconds  x raw  cores  CPU us/event | last 3/4: events/s  CPU us/event | peak RSS   alerts');
+      const row = (name: string, rate: number, seconds: number, cpu: number, events: number, steady: Steady, extra: string) =>
+        out(`  ${name.padEnd(36)} ${fmt(rate).padStart(9)} ${mb((rate * f.bytes) / f.events).padStart(7)} ${seconds.toFixed(2).padStart(8)} ${(rate / bestRaw.rate).toFixed(2).padStart(6)} ${(cpu / seconds).toFixed(2).padStart(6)} ${us(cpu, events).toFixed(1).padStart(13)} | ${fmt(steady.rate).padStart(18)} ${steady.cpuUs.toFixed(1).padStart(13)} | ${extra}`);
+      raws.forEach((r, i) => row(`(a) kafkajs + JSON.parse, run ${i + 1}${r === bestRaw ? ' best' : ''}`, r.rate, r.seconds, r.cpu, f.events, r.steady, ''));
+      for (const c of cases) row(`(b) kestrel, ${c.label}`, c.rate, c.seconds, c.cpu, c.events, c.steady, `${`${mb(c.rss)} MB`.padStart(8)} ${fmt(c.alerts).padStart(8)}`);
+      out('  last 3/4: from the moment a quarter of the events was done (committed, for kestrel) to the end: warm-up (JIT, first fetches) left out');
+      out(`  CPU: (a) this process, (b) every kestrel process, all threads; broker JVM CPU s over the same interval: ${raws.map((r) => r.brokerCpu.toFixed(1)).join(', ')} (a); ${cases.map((c) => c.brokerCpu.toFixed(1)).join(', ')} (b)`);
+      out(`  bytes read per byte of the topic (rchar; re-fetching shows as > 1): (a) ${raws.map((r) => (r.read / f.bytes).toFixed(2)).join(', ')}; (b) ${cases.map((c) => (c.read / ((f.bytes * c.events) / f.events)).toFixed(2)).join(', ')}`);
+      for (const c of cases) {
+        out(`  (b) ${c.label}: worker evaluation wall time ${c.evalS.toFixed(1)} s (${((100 * c.evalS) / (c.seconds * c.workers * c.processes)).toFixed(0)}% of workers x wall); commits ${fmt(c.commits)}; paused partitions ${c.paused}; dead letters ${c.dlq}`);
+        out(`      CPU by thread (first process): ${c.threads}`);
+      }
     }
-    const b2 = bResults.find((r) => r.workers === 2);
-    if (b2) {
-      const ratio = rate(b2.total) / rateA;
-      out(`target b(2 workers) >= 0.9 x a: ${ratio.toFixed(2)} -> ${ratio >= 0.9 ? 'MET' : 'NOT MET'}`);
+    if (latency) {
+      const { lat } = latency;
+      const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.ceil((p / 100) * lat.length) - 1)] : NaN);
+      out('');
+      out(`end-to-end latency (produce call -> alert consumed from the output topic), kestrel 1 process x ${GOAL_WORKERS} workers, ${fmt(latency.produced)} ~2 KB events at ${fmt(RATE)}/s (${(latency.produced / latency.produceS).toFixed(0)}/s achieved) on ${PARTITIONS} partitions, acks=-1:`);
+      out(`  alerts ${fmt(latency.alerts)}, matched ${fmt(lat.length)}: p50 ${pct(50)} ms, p90 ${pct(90)} ms, p99 ${pct(99)} ms, max ${lat.length ? lat[lat.length - 1] : NaN} ms; peak RSS ${mb(latency.rss)} MB`);
     }
+
+    /* ---------------- summary: one line per goal */
     out('');
-    out(
-      `end-to-end latency (produce call -> alert consumed from ${T.alerts('lat')}), kestrel workers=${wl}, ${fmt(produced)} events at ${fmt(RATE)}/s ` +
-        `(${(produced / produceS).toFixed(0)}/s achieved) on ${PARTITIONS} partitions, acks=-1:`,
-    );
-    out(`  alerts ${fmt(latAlerts)}, matched ${fmt(lat.length)}: p50 ${pct(50)} ms, p90 ${pct(90)} ms, p99 ${pct(99)} ms, max ${lat.length ? lat[lat.length - 1] : NaN} ms; peak RSS ${mb(latRss)} MB`);
-    out(`total bench time: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    const goalRss: number[] = [];
+    for (const { f, raws, cases } of sizes) {
+      const bestRaw = raws.reduce((x, y) => (y.rate > x.rate ? y : x));
+      const rawCpu = Math.min(...raws.map((r) => us(r.cpu, f.events)));
+      const rawSteadyCpu = Math.min(...raws.map((r) => r.steady.cpuUs));
+      const rawSteadyRate = Math.max(...raws.map((r) => r.steady.rate));
+      const k = cases.find((c) => c.workers === GOAL_WORKERS && c.processes === 1);
+      if (!k) continue;
+      goalRss.push(k.rss);
+      const ratio = k.rate / bestRaw.rate;
+      const cpuRatio = us(k.cpu, k.events) / rawCpu;
+      out(`summary ${sizeName(f.size)} (${(f.bytes / f.events / 1024).toFixed(2)} KiB): kestrel ${GOAL_WORKERS} workers ${fmt(k.rate)} events/s vs raw kafkajs + JSON.parse ${fmt(bestRaw.rate)} = ${ratio.toFixed(2)} (goal >= 0.9: ${goal(ratio >= 0.9)}; last 3/4 ${fmt(k.steady.rate)} vs ${fmt(rawSteadyRate)} = ${(k.steady.rate / rawSteadyRate).toFixed(2)}); ` +
+        `CPU ${us(k.cpu, k.events).toFixed(1)} us/event vs ${rawCpu.toFixed(1)} = ${cpuRatio.toFixed(2)}x (goal <= 1.5x: ${goal(cpuRatio <= 1.5)}; last 3/4 ${k.steady.cpuUs.toFixed(1)} vs ${rawSteadyCpu.toFixed(1)} = ${(k.steady.cpuUs / rawSteadyCpu).toFixed(2)}x); peak RSS ${mb(k.rss)} MB (goal <= 256 MB: ${goal(k.rss <= 256e6)})`);
+    }
+    if (latency) {
+      const { lat } = latency;
+      const p99 = lat.length ? lat[Math.min(lat.length - 1, Math.ceil(0.99 * lat.length) - 1)] : NaN;
+      out(`summary latency: ${fmt(RATE)} events/s, ${GOAL_WORKERS} workers: p50 ${lat[Math.ceil(0.5 * lat.length) - 1]} ms, p99 ${p99} ms over ${fmt(lat.length)} alerts (goal < 50 ms: ${goal(p99 < 50)}); peak RSS ${mb(latency.rss)} MB`);
+    }
+    const first = sizes[0];
+    if (first && first.cases.length > 1) {
+      const base = first.cases.find((c) => c.workers === 1 && c.processes === 1);
+      const eff = (c: KestrelResult) => `${c.label} ${fmt(c.rate)} events/s, ${(c.cpu / c.seconds).toFixed(2)} cores, ${fmt(c.events / c.cpu)} events per CPU second${base && c !== base ? `, ${(c.rate / base.rate).toFixed(2)}x of 1 x 1` : ''}`;
+      out(`summary scaling ${sizeName(first.f.size)} (${cpus().length} cores, shared with the broker): ${first.cases.map(eff).join('; ')}`);
+    }
+    out(`summary machine: ${cpus().length} cores, load average ${load}; total bench time ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await cleanup();
   }
+}
+
+/** Produce at RATE for LATENCY_S into `topic`, consume the alerts, time produce call -> alert seen. */
+async function latencyRun(ctx: Ctx, topic: string, alertsTopic: string, dlqTopic: string): Promise<{ produced: number; produceS: number; alerts: number; lat: number[]; rss: number }> {
+  const latGroup = `bench-kafka-${ctx.run}-kestrel-lat`;
+  const latConfig = join(ctx.tmp, 'kestrel-lat.yaml');
+  writeFileSync(latConfig, kestrelConfig(ctx.b.brokers, latGroup, topic, alertsTopic, dlqTopic, GOAL_WORKERS));
+  note(`latency: kestrel consume (workers=${GOAL_WORKERS}), ${fmt(RATE)} events/s for ${LATENCY_S} s ...`);
+  const k = new KestrelChild(latConfig);
+  ctx.children.push(k);
+  const sentAt = new Map<string, number>();
+  const seenAt = new Map<string, number>();
+  const outConsumer = ctx.kafka.consumer({ groupId: `bench-kafka-${ctx.run}-lat-reader`, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
+  await outConsumer.connect();
+  await outConsumer.subscribe({ topic: alertsTopic, fromBeginning: true });
+  let outJoined: () => void = () => {};
+  const outReady = new Promise<void>((r) => (outJoined = r));
+  outConsumer.on(outConsumer.events.GROUP_JOIN, () => outJoined());
+  await outConsumer.run({
+    eachMessage: async ({ message }) => {
+      const now = Date.now();
+      const h = message.headers ?? {};
+      const key = `${String(h.input_partition)}:${String(h.input_offset)}`;
+      if (!seenAt.has(key)) seenAt.set(key, now);
+    },
+  });
+  await Promise.all([k.joined(120_000), outReady]);
+  const latProducer: Producer = ctx.kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+  await latProducer.connect();
+  const lines = generateLines(RATE * LATENCY_S, SEED + 1);
+  const tick = 50;
+  const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
+  const tLat0 = Date.now();
+  const sends: Promise<void>[] = [];
+  let produced = 0;
+  for (let t = 0; produced < RATE * LATENCY_S; t++) {
+    const due = tLat0 + t * tick;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    const msgs: Message[] = [];
+    for (let i = 0; i < perTick && produced < RATE * LATENCY_S; i++, produced++) {
+      const n = lines.next();
+      msgs.push({ partition: produced % PARTITIONS, value: n.value as string });
+    }
+    const at = Date.now();
+    sends.push(
+      latProducer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: msgs }).then((meta) => {
+        for (const m of meta) {
+          const count = msgs.filter((x) => x.partition === m.partition).length;
+          for (let i = 0; i < count; i++) sentAt.set(`${m.partition}:${Number(m.baseOffset) + i}`, at);
+        }
+      }),
+    );
+  }
+  await Promise.all(sends);
+  const produceS = (Date.now() - tLat0) / 1000;
+  const latEnds = await endOffsets(ctx.admin, topic);
+  await waitCommitted(ctx.admin, latGroup, topic, latEnds, [k.child], 120_000);
+  const alerts = await topicCount(ctx.admin, alertsTopic);
+  for (let i = 0; i < 100 && seenAt.size < alerts; i++) await sleep(100);
+  await outConsumer.disconnect();
+  await latProducer.disconnect();
+  const rss = await k.stop();
+  ctx.children.splice(ctx.children.indexOf(k), 1);
+  const lat: number[] = [];
+  const byTime: [number, number][] = [];
+  for (const [key, t] of seenAt) {
+    const s = sentAt.get(key);
+    if (s !== undefined) {
+      lat.push(t - s);
+      byTime.push([s - tLat0, t - s]);
+    }
+  }
+  lat.sort((x, y) => x - y);
+  // Where the slow ones are: p99 of each second of the run.
+  const perSecond: number[][] = [];
+  for (const [at, l] of byTime) (perSecond[Math.floor(at / 1000)] ??= []).push(l);
+  note(`latency p99 per second of the run: ${perSecond.map((ls) => { ls.sort((x, y) => x - y); return ls[Math.ceil(0.99 * ls.length) - 1]; }).join(' ')}`);
+  return { produced, produceS, alerts, lat, rss };
 }
 
 main().then(

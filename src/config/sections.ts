@@ -16,9 +16,10 @@ import type { AlertKey } from '../sinks/kafka';
 import { DEFAULT_MAX_BODY_BYTES } from '../sources/webhook';
 import { ConfigError, Section } from './fields';
 import type {
-  AlertFormat, CorrelationConfig, EventSource, FileInputConfig, FileOutputConfig, HttpOutputConfig, KafkaConnection, KafkaInputConfig,
+  AlertFormat, CorrelationConfig, EventSource, FileInputConfig, FileOutputConfig, HttpOutputConfig, KafkaConnection, KafkaFetchConfig, KafkaInputConfig,
   KafkaOutputConfig, LogLevel, OutputConfig, OutputSelection, SaslMechanism, ServiceConfig, StdoutOutputConfig, WebhookInputConfig, WebhookPathConfig,
 } from './types';
+import { KAFKA_FETCH_DEFAULTS } from './types';
 import { BROKERS_PROBLEM, brokersFrom, envList, envPort, envString, httpUrl, readSecretFile, webhookPath, type Env } from './values';
 
 /** Where relative paths are anchored and which environment overrides apply. */
@@ -106,7 +107,19 @@ export function kafkaInput(s: Section, name: string, ctx: ReadContext): KafkaInp
     source: s.oneOf('source', EVENT_SOURCES, 'k8s_audit'),
     fields: s.stringMap('fields'),
     ...aksCategoriesOf(s),
+    ...kafkaFetchOf(s),
   };
+}
+
+/** `fetch:` of a kafka input; absent keys keep their defaults. */
+function kafkaFetchOf(s: Section): { fetch?: KafkaFetchConfig } {
+  const f = s.optionalSection('fetch');
+  if (!f) return {};
+  f.allow('max_bytes_per_partition', 'max_bytes', 'max_wait_ms');
+  const d = KAFKA_FETCH_DEFAULTS;
+  const fetch = { maxBytesPerPartition: f.int('max_bytes_per_partition', d.maxBytesPerPartition, 1024), maxBytes: f.int('max_bytes', d.maxBytes, 1024), maxWaitMs: f.int('max_wait_ms', d.maxWaitMs, 0, 10_000) };
+  if (fetch.maxBytes < fetch.maxBytesPerPartition) throw new ConfigError(f.key('max_bytes'), `must be at least max_bytes_per_partition (${fetch.maxBytesPerPartition})`);
+  return { fetch };
 }
 
 const AKS_CATEGORIES = ['kube-audit', 'kube-audit-admin'];

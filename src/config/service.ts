@@ -16,7 +16,7 @@ import type { InputConfig, OutputConfig, ServiceConfig } from './types';
 export const SERVICE_KEYS = ['inputs', 'kafka', 'rules', 'engine', 'shaping', 'outputs', 'dead_letters', 'delivery', 'metrics', 'log', 'hostname', 'shutdown_timeout_ms', 'correlation'];
 
 const INPUT_KEYS: Record<InputConfig['type'], string[]> = {
-  kafka: ['topics', 'group_id', 'from_beginning', 'session_timeout_ms', 'format', 'source', 'fields', 'aks_categories'],
+  kafka: ['topics', 'group_id', 'from_beginning', 'session_timeout_ms', 'format', 'source', 'fields', 'aks_categories', 'fetch'],
   webhook: ['host', 'port', 'paths', 'tls', 'token_file', 'token_files', 'limits', 'forward_topic', 'spool'],
   file: ['path', 'format', 'source', 'fields', 'aks_categories'],
 };

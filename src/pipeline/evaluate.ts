@@ -13,7 +13,7 @@ import type { DeadLetter } from '../sinks/kafka';
 import type { AlertOrigin, OutgoingAlert } from '../sinks/types';
 import type { CorrelationStage } from './correlation-stage';
 import type { JobOutput } from './outputs';
-import type { WorkerPool } from './pool';
+import type { Packed, WorkerPool } from './pool';
 
 export interface JobSpec {
   /** The input's name (metrics, throttling scope). */
@@ -52,8 +52,14 @@ export class Evaluator {
     private readonly shapes: boolean,
   ) {}
 
-  async run(worker: number, values: (Uint8Array | null)[], spec: JobSpec): Promise<EvaluatedJob> {
-    const res = await this.pool.run(worker, values, spec.format, spec.source, spec.aksCategories);
+  /** `values` are the raw payloads, or already packed (pool.ts `Packed`). */
+  run(worker: number, values: (Uint8Array | null)[] | Packed, spec: JobSpec): Promise<EvaluatedJob> {
+    // Posted now (not after an await): the caller's payload references can be dropped at once.
+    return this.complete(this.pool.run(worker, values, spec.format, spec.source, spec.aksCategories), spec);
+  }
+
+  private async complete(pending: ReturnType<WorkerPool['run']>, spec: JobSpec): Promise<EvaluatedJob> {
+    const res = await pending;
     for (const s of res.seconds) this.metrics.evaluation.observe(s);
     this.metrics.events.inc({ input: spec.input }, res.events);
     for (const [rule, ns, n] of res.costs ?? []) {

@@ -27,7 +27,7 @@
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { KafkaInputConfig } from '../config/types';
+import { KAFKA_FETCH_DEFAULTS, type KafkaInputConfig } from '../config/types';
 import { UNDECODABLE_BATCH_HEADER, undecodableBatch, type UndecodableBatch } from '../sources/undecodable-batch';
 import type { Metrics } from '../observability/metrics';
 import type { Evaluator } from './evaluate';
@@ -132,12 +132,16 @@ export class KafkaInput {
     this.pool = evaluator.pool;
     this.pool.onRelease((w) => this.onRelease(w));
 
+    const fetch = c.fetch ?? KAFKA_FETCH_DEFAULTS;
     this.consumer = kafka.consumer({
       groupId: c.groupId,
       sessionTimeout: c.sessionTimeoutMs,
       readUncommitted: false,
       allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 200,
+      // Fetch sizing (config `fetch:`; docs/kafka.md has the measured trade-off: bigger fetches, more memory).
+      maxBytesPerPartition: fetch.maxBytesPerPartition,
+      maxBytes: fetch.maxBytes,
+      maxWaitTimeInMs: fetch.maxWaitMs,
       metadataMaxAge: this.deps.metadataMaxAgeMs,
     });
     const ev = this.consumer.events;
@@ -293,9 +297,8 @@ export class KafkaInput {
         this.pause(ps, 'budget');
         break;
       }
-      const job = msgs.slice(i, i + n);
-      this.dispatch(ps, job, bytes);
-      resolveOffset(job[n - 1].offset);
+      this.dispatch(ps, msgs, i, n, bytes);
+      resolveOffset(msgs[i + n - 1].offset);
       i += n;
     }
     if (bad >= 0 && i === msgs.length && !ps.revoked && !isStale()) this.hold(ps, undecodableBatch(batch.messages[bad].headers)!);
@@ -303,18 +306,38 @@ export class KafkaInput {
     await heartbeat();
   }
 
-  private dispatch(ps: PartState, msgs: KafkaMessage[], bytes: number): void {
+  /**
+   * Hand messages [from, from + n) to the partition's worker. Their values are
+   * packed here into one transferred buffer, so no kafkajs message (nor the
+   * fetch response its value slices) is kept alive while the job is in flight.
+   */
+  private dispatch(ps: PartState, msgs: KafkaMessage[], from: number, n: number, bytes: number): void {
     const { topic, partition, worker } = ps;
-    const offsets = msgs.map((m) => m.offset);
-    const job = ps.tracker.add(Number(offsets[0]), Number(offsets[offsets.length - 1]));
-    this.pool.reserve(worker, msgs.length, bytes);
-    this.deps.metrics.received.inc({ input: this.cfg.name }, msgs.length);
-    this.deps.metrics.queueDepth.inc({ worker: String(worker) }, msgs.length);
-    const run = this.deps.evaluator.run(worker, msgs.map((m) => m.value), {
+    const offsets = new Array<string>(n);
+    const lengths = new Int32Array(n);
+    // Not zero-filled (every byte is written below), and its own ArrayBuffer (transferred, never pooled).
+    const buf = Buffer.allocUnsafeSlow(bytes);
+    let pos = 0;
+    for (let k = 0; k < n; k++) {
+      const m = msgs[from + k];
+      offsets[k] = m.offset;
+      const v = m.value;
+      if (v === null) lengths[k] = -1;
+      else {
+        buf.set(v, pos);
+        pos += v.length;
+        lengths[k] = v.length;
+      }
+    }
+    const job = ps.tracker.add(Number(offsets[0]), Number(offsets[n - 1]));
+    this.pool.reserve(worker, n, bytes);
+    this.deps.metrics.received.inc({ input: this.cfg.name }, n);
+    this.deps.metrics.queueDepth.inc({ worker: String(worker) }, n);
+    const run = this.deps.evaluator.run(worker, { buf: buf.buffer, lengths }, {
       input: this.cfg.name, format: this.cfg.format, source: this.cfg.source, aksCategories: this.cfg.aksCategories, fields: Object.keys(this.cfg.fields).length ? this.cfg.fields : undefined, origin: (i) => ({ topic, partition, offset: offsets[i] }),
     });
     const p = this.finish(ps, job, run).finally(() => {
-      this.pool.release(worker, msgs.length, bytes);
+      this.pool.release(worker, n, bytes);
       this.inflight.delete(p);
     });
     this.inflight.add(p);

@@ -4,6 +4,7 @@
  * state crosses threads; building is deterministic). Runs from compiled JS:
  * dist/src/pipeline/worker.js.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodePayload } from '../decode/envelope';
 import { alertJson } from '../engine/alert';
@@ -57,7 +58,7 @@ if (!initial.ruleset) {
     let pos = 0;
     for (let i = 0; i < job.lengths.length; i++) {
       const len = job.lengths[i];
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       if (len < 0) {
         rejects.push({ i, reason: 'null message value', value: null });
         continue;
@@ -72,14 +73,16 @@ if (!initial.ruleset) {
         for (const r of decoded.rejected ?? []) rejects.push({ i, record: r.recordIndex, reason: r.reason, value: bytes.slice() });
         for (const ev of decoded.events) {
           events++;
-          const raised = rec ? rec.evaluate({ ...ev, num: ++num }, i, ev.recordIndex) : rs.evaluate({ ...ev, num: ++num });
+          // A fresh view of this payload's decoding: numbered in place, not copied.
+          (ev as { num?: number }).num = ++num;
+          const raised = rec ? rec.evaluate(ev, i, ev.recordIndex) : rs.evaluate(ev);
           if (raised.length === 0) continue;
           // Extracted once per event that raised alerts, only when an output needs it.
           const context = init.context ? alertContext(ev, job.source, init.context.include, init.context.maxEventBytes) : undefined;
           for (const alert of raised) alerts.push({ i, alert, json: alertJson(alert), context, record: ev.recordIndex });
         }
       }
-      seconds[i] = Number(process.hrtime.bigint() - started) / 1e9;
+      seconds[i] = (performance.now() - started) / 1e3;
     }
     post({ type: 'result', id: job.id, alerts, rejects, events, seconds, ...(rec ? { steps: rec.take() } : {}), ...(costs.size > 0 ? { costs: takeCosts() } : {}) }, [seconds.buffer as ArrayBuffer]);
   };

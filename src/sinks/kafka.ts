@@ -10,6 +10,7 @@ import type { Message } from 'kafkajs';
 import type { Priority } from '../language/priority';
 import type { ProducerHandle } from './renewable-producer';
 import type { AlertOrigin, AlertSink, OutgoingAlert } from './types';
+import { Coalescer } from './coalesce';
 
 /** What the output topic's record key is: the rule name (default), priority, source, or none. */
 export type AlertKey = 'rule' | 'priority' | 'source' | 'none';
@@ -58,12 +59,20 @@ export function deadLetterMessage(d: DeadLetter): Message {
   return { value: d.value ? Buffer.from(d.value.buffer, d.value.byteOffset, d.value.length) : null, headers };
 }
 
+/** Largest merged alert request (UTF-16 length of the values plus a header allowance each): even all non-ASCII, under the broker's 1 MiB default message.max.bytes. */
+const MERGED_REQUEST_BYTES = 256 * 1024;
+
 export class KafkaAlertSink implements AlertSink {
-  constructor(private readonly producer: ProducerHandle, readonly topic: string, private readonly key: AlertKey, readonly minPriority: Priority, readonly name = 'kafka') {}
+  /** Sends that arrive while one is in flight go out together (coalesce.ts). */
+  private readonly requests: Coalescer<OutgoingAlert>;
+
+  constructor(private readonly producer: ProducerHandle, readonly topic: string, private readonly key: AlertKey, readonly minPriority: Priority, readonly name = 'kafka') {
+    this.requests = new Coalescer((alerts) => this.producer.send({ topic: this.topic, acks: -1, messages: alerts.map((a) => alertMessage(a, this.key)) }, this.name), (a) => a.json.length + 256, MERGED_REQUEST_BYTES);
+  }
 
   async send(alerts: OutgoingAlert[]): Promise<void> {
     if (alerts.length === 0) return;
-    await this.producer.send({ topic: this.topic, acks: -1, messages: alerts.map((a) => alertMessage(a, this.key)) }, this.name);
+    await this.requests.send(alerts);
   }
 
   async close(): Promise<void> {}

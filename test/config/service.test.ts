@@ -241,6 +241,9 @@ describe('service layout: one clear error line per mistake', () => {
     [MIN.replace('- type: kafka\n    topics: [audit]', '- { type: socket }'), 'config: inputs[0].type: must be one of kafka, webhook, file (got "socket")'],
     [MIN.replace('topics: [audit]', 'topics: []'), 'config: inputs[0].topics: must be a non-empty list of topic names'],
     [MIN.replace('topics: [audit]', 'topics: [audit]\n    session_timeout_ms: 10'), 'config: inputs[0].session_timeout_ms: must be an integer >= 6000'],
+    [MIN.replace('topics: [audit]', 'topics: [audit]\n    fetch: { max_bytes_per_partition: 20971520 }'), 'config: inputs[0].fetch.max_bytes: must be at least max_bytes_per_partition (20971520)'],
+    [MIN.replace('topics: [audit]', 'topics: [audit]\n    fetch: { max_wait_ms: 20000 }'), 'config: inputs[0].fetch.max_wait_ms: must be an integer from 0 to 10000'],
+    [MIN.replace('topics: [audit]', 'topics: [audit]\n    fetch: { min_bytes: 1 }'), 'config: inputs[0].fetch.min_bytes: unknown key'],
     [MIN.replace('topics: [audit]', 'topics: [audit]\n    format: xml'), 'config: inputs[0].format: must be one of auto, event, eventlist, lines, fluentbit, vector, cloudwatch, gke, aks, ovh (got "xml")'],
     [MIN.replace('topics: [audit]', 'topics: [audit]\n    source: syscall'), 'config: inputs[0].source: must be one of k8s_audit, k8s_admission (got "syscall")'],
     [MIN.replace('topics: [audit]', 'topics: [audit]\n    fields: [a]'), 'config: inputs[0].fields: must be a mapping of names to strings'],
@@ -314,5 +317,13 @@ describe('service layout: one clear error line per mistake', () => {
   test('webhooks on different ports, or port 0, do not collide', () => {
     const c = parse('inputs: [{ type: webhook, port: 0 }, { type: webhook, port: 0, name: b }, { type: webhook, port: 9000, host: 127.0.0.1, name: c }, { type: webhook, port: 9000, host: 127.0.0.2, name: d }]\nrules: { paths: [r] }\noutputs: [{ type: stdout }]');
     expect(c.inputs.map((i) => i.name)).toEqual(['webhook-1', 'b', 'c', 'd']);
+  });
+});
+
+describe('service layout: kafka input fetch sizing', () => {
+  test('absent: no fetch section (the input uses KAFKA_FETCH_DEFAULTS); given keys replace their defaults only', () => {
+    expect(parse(MIN).inputs[0]).not.toHaveProperty('fetch');
+    const input = parse(MIN.replace('topics: [audit]', 'topics: [audit]\n    fetch: { max_bytes_per_partition: 262144, max_wait_ms: 50 }')).inputs[0];
+    expect(input).toMatchObject({ fetch: { maxBytesPerPartition: 262144, maxBytes: 10485760, maxWaitMs: 50 } });
   });
 });

@@ -64,8 +64,9 @@ function fakes() {
   };
   const evaluator = {
     pool,
-    run: (_w: number, values: unknown[]) =>
-      new Promise<EvaluatedJob>((resolve) => jobs.push({ values: values.length, finish: () => resolve({ alerts: [], letters: [], events: values.length }) })),
+    // The Kafka input hands its payloads packed (pool.ts Packed): one length each.
+    run: (_w: number, packed: { lengths: Int32Array }) =>
+      new Promise<EvaluatedJob>((resolve) => jobs.push({ values: packed.lengths.length, finish: () => resolve({ alerts: [], letters: [], events: packed.lengths.length }) })),
   } as unknown as Evaluator;
   const delivered: number[] = [];
   const outputs = { deliver: async (o: EvaluatedJob) => void delivered.push(o.events) } as unknown as OutputSet;
