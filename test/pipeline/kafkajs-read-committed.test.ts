@@ -7,7 +7,6 @@
  * partitions' next owners (a SIGKILL leaves one open per partition) can come
  * in the other order, and the first records of the earlier one are yielded.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const filterAbortedMessages = require('kafkajs/src/consumer/filterAbortedMessages') as (a: { messages: Msg[]; abortedTransactions: { producerId: string; firstOffset: string }[] }) => Msg[];
 
 interface Msg {
