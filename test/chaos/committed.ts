@@ -78,3 +78,18 @@ export async function committedRecords(brokers: string[], topic: string, timeout
   }
   return out;
 }
+
+/**
+ * The committed values of `topic`, read again (2 s apart, `tries` reads at most) while one of
+ * `expected` is missing: a kafkajs reader may have shown an aborted copy of an alert whose
+ * committed copy (the next owner's) is a moment later.
+ */
+export async function committedValues(brokers: string[], topic: string, expected: string[], tries = 3): Promise<string[]> {
+  const want = new Set(expected);
+  for (let i = 1; ; i++) {
+    const got = (await committedRecords(brokers, topic)).map((r) => r.value);
+    const have = new Set(got);
+    if (i >= tries || [...want].every((v) => have.has(v))) return got;
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}

@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { committedRecords } from '../chaos/committed';
+import { committedValues } from '../chaos/committed';
 import { collect, figure, kafkaService, startKestrel, stopKestrel, Stream, tally, waitForAll, type Kestrel, type Msg } from '../chaos/harness';
 import { brokers, createTopics, kafka, ROOT, RULES, tmpDir, waitFor } from '../pipeline/kafka-helpers';
 
@@ -150,7 +150,7 @@ async function sigkillMidWindow(guarantee: 'at_least_once' | 'exactly_once') {
     await waitForAll('every oracle alert', () => values(out.records), expected, 75_000, 3_000);
     // exactly_once: what a read_committed reader must see, decided by the transaction markers (committed.ts);
     // kafkajs' own read_committed filter can yield records of a transaction aborted late, such as the killed process's.
-    const got = guarantee === 'exactly_once' ? (await committedRecords(brokers(), `out-${id}`)).map((r) => r.value) : values(out.records);
+    const got = guarantee === 'exactly_once' ? await committedValues(brokers(), `out-${id}`, expected) : values(out.records);
     const t = tally(expected, got);
     const c = tally(expected.filter(isCorrelation), got.filter(isCorrelation));
     figure(`correlation kafka, SIGKILL ${guarantee}`, t, `${c.expected} correlation alerts: missing ${c.missing}, extra ${c.extra}, duplicates ${c.duplicates}; input group joins before the kill: ${joinsBeforeKill}`);
