@@ -35,6 +35,10 @@ class FakeCluster {
   /** Offsets of every committed transaction, in order: tid → [topic/partition=offset]. */
   commits: { tid: string; offsets: string[] }[] = [];
   failNextCommit = 0;
+  /** Delay between EndTxn's answer (PREPARE_COMMIT) and the commit markers that make the transaction visible (0: at once). */
+  markerDelayMs = 0;
+  /** Committed transactions whose markers are not written yet, per transactional id. */
+  completing = new Map<string, Promise<void>>();
 
   factory(): PartitionProducers {
     return {
@@ -47,7 +51,9 @@ class FakeCluster {
     };
   }
 
-  initProducerId(tid: string): number {
+  async initProducerId(tid: string): Promise<number> {
+    // Like the coordinator: CONCURRENT_TRANSACTIONS (kafkajs retries) until the id's previous transaction is complete.
+    while (this.completing.has(tid)) await this.completing.get(tid);
     const epoch = (this.epochs.get(tid) ?? 0) + 1;
     this.epochs.set(tid, epoch);
     this.open.get(tid)?.abortedByCoordinator();
@@ -88,10 +94,18 @@ class FakeTxn implements Txn {
       this.cluster.failNextCommit--;
       throw new ProtocolError('REQUEST_TIMED_OUT');
     }
-    this.cluster.records.push(...this.sent);
-    for (const [k, v] of this.pendingOffsets) this.cluster.offsets.set(k, v);
-    this.cluster.commits.push({ tid: this.tid, offsets: this.offsets });
     this.cluster.open.delete(this.tid);
+    const markers = () => {
+      this.cluster.records.push(...this.sent);
+      for (const [k, v] of this.pendingOffsets) this.cluster.offsets.set(k, v);
+      this.cluster.commits.push({ tid: this.tid, offsets: this.offsets });
+    };
+    if (this.cluster.markerDelayMs === 0) return markers();
+    const done = sleep(this.cluster.markerDelayMs).then(() => {
+      markers();
+      this.cluster.completing.delete(this.tid);
+    });
+    this.cluster.completing.set(this.tid, done);
   }
   async abort(): Promise<void> {
     this.cluster.check(this.tid, this.epoch);
@@ -112,7 +126,7 @@ class FakeProducer implements TxnProducer {
   }
   async transaction(): Promise<Txn> {
     // Like kafkajs: InitProducerId once, at the first transaction.
-    this.epoch ??= this.cluster.initProducerId(this.tid);
+    this.epoch ??= await this.cluster.initProducerId(this.tid);
     return new FakeTxn(this.cluster, this.tid, this.epoch);
   }
 }
@@ -204,6 +218,26 @@ test('a fenced partition drops its jobs uncommitted (Fenced, not a failure); the
   expect(cluster.offsets.get('in/1')).toBe(3);
   const text = await metrics.registry.metrics();
   expect(text).toContain('kestrel_commits_total{result="fenced"} 1');
+  await a.close();
+  await b.close();
+});
+
+test('handover while the previous owner\'s commit markers are still being written: the new owner waits for them, then reads its floor; each alert once', async () => {
+  const cluster = new FakeCluster();
+  cluster.markerDelayMs = 40;
+  const a = transactor(cluster);
+  // EndTxn answered (PREPARE_COMMIT): A's job is acknowledged, its alerts and offset are not visible yet.
+  await a.submit(job(0, 0, 4), 'in', 0, 5);
+  expect(cluster.offsets.get('in/0')).toBeUndefined();
+  expect(cluster.records).toEqual([]);
+  // The new owner's consumer fetched the committed offset in that gap (nothing: it re-reads from 0).
+  const b = transactor(cluster);
+  await b.submit(job(0, 0, 7), 'in', 0, 8);
+  await sleep(60); // B's own markers
+  // Its InitProducerId returned once A's transaction was complete; the floor (5) read after it skips 0-4.
+  expect(cluster.records.map((r) => r.value)).toEqual(['p0-o0', 'p0-o1', 'p0-o2', 'p0-o3', 'p0-o4', 'p0-o5', 'p0-o6', 'p0-o7']);
+  expect(cluster.commits.map((c) => c.offsets)).toEqual([['in/0=5'], ['in/0=8']]);
+  expect(cluster.offsets.get('in/0')).toBe(8);
   await a.close();
   await b.close();
 });
