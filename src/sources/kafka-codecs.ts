@@ -14,6 +14,8 @@
  * `registerCodecs()` installs them into kafkajs' global codec table; call it
  * before a client reads or writes (the client factory does). Idempotent.
  */
+// Before kafkajs loads: its read_committed filter is replaced (kafka-read-committed.ts).
+import './kafka-read-committed';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import * as fzstd from 'fzstd';
 import { guardedCodec, type Codec } from './undecodable-batch';

@@ -3,6 +3,8 @@
  * brokers, TLS, SASL, and kafkajs's own log lines routed through pino.
  */
 import { readFileSync } from 'node:fs';
+// Before kafkajs loads: its read_committed filter is replaced (kafka-read-committed.ts).
+import './kafka-read-committed';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { registerCodecs } from './kafka-codecs';
