@@ -1,4 +1,5 @@
 /** The `kestrel` command line: parses arguments and wires the commands. */
+import { availableParallelism } from 'node:os';
 import { parsePriority } from '../language/priority';
 import { VERSION } from '../version';
 import { checkCommand } from './check';
@@ -6,7 +7,7 @@ import { DEFAULT_RULES_DIR, UsageError } from './common';
 import { commandHelp, COMMANDS, globalHelp, parseCommandArgs } from './help';
 import { fieldsCommand, rulesCommand, rulesCostCommand } from './list';
 import { parseTimespan } from '../language/correlation-item';
-import { runCommand } from './run';
+import { runCommand, twoThreads } from './run';
 import { testCommand } from './test';
 import { PAYLOAD_FORMATS, type PayloadFormat } from '../decode/envelope';
 
@@ -67,11 +68,10 @@ export async function main(argv: string[]): Promise<number> {
         correlationToleranceMs = values['correlation-tolerance'] === '0' ? 0 : parseTimespan(values['correlation-tolerance'] as string);
         if (correlationToleranceMs === undefined) throw new UsageError('--correlation-tolerance must be a duration such as 0, 30s or 2m');
       }
-      const threads = (values.threads as string | undefined) ?? '1';
-      if (threads !== '1' && threads !== '2') throw new UsageError(`--threads must be 1 or 2, not '${threads}'`);
+      const parallel = twoThreads(values.threads as string | undefined, availableParallelism());
       return runCommand({
         rules, input: values.input as string | undefined, json: values.json === true, ruleMatching: matching, source, minPriority, maxEventBytes,
-        stats: values.stats === true, correlationToleranceMs, format, parallel: threads === '2',
+        stats: values.stats === true, correlationToleranceMs, format, parallel,
       });
     }
     case 'check':

@@ -10,7 +10,7 @@ import type { RuleMatching, RulesetOptions } from '../engine/ruleset';
 import type { EventView } from '../fields/types';
 import { PRIORITIES, type Priority } from '../language/priority';
 import { openInput } from '../sources/file';
-import { loadCommandRules, writeWithBackpressure } from './common';
+import { loadCommandRules, UsageError, writeWithBackpressure } from './common';
 import { formatCostTable } from './list';
 import { ProgressLine, type ProgressOptions } from './progress';
 // run-parallel (worker threads) is loaded only for --threads 2.
@@ -48,6 +48,13 @@ export interface RunSummary {
   alerts: number;
   byRule: Map<string, number>;
   byPriority: Map<Priority, number>;
+}
+
+/** `--threads auto|1|2`: whether a large file may be read on two threads (auto: when the process may use two cores). */
+export function twoThreads(flag: string | undefined, cores: number): boolean {
+  const threads = flag ?? 'auto';
+  if (threads !== 'auto' && threads !== '1' && threads !== '2') throw new UsageError(`--threads must be auto, 1 or 2, not '${threads}'`);
+  return threads === '2' || (threads === 'auto' && cores >= 2);
 }
 
 export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {

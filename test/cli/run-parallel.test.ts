@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { runCommand, type RunOptions } from '../../src/cli/run';
 import { ProgressLine } from '../../src/cli/progress';
 import { planSegments, runSegments, SegmentWorker } from '../../src/cli/run-parallel';
+import { twoThreads } from '../../src/cli/run';
 import { processSegment, WINDOW, type RunWorkerData, type SegmentPlan, type WorkerMessage } from '../../src/cli/run-segments';
 import { loadRuleset, readRuleFiles } from '../../src/engine/load';
 import { workerEntry } from '../../src/pipeline/worker-script';
@@ -47,6 +48,11 @@ function mixedInput(): Buffer {
   parts.push(EXAMPLES[6], '\n{"kind":"Event",\n  "auditID": "x"'); // truncated at the end of the input
   return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
 }
+
+test('--threads: auto is two threads when the process may use two cores or more; 1 and 2 as given', () => {
+  expect([twoThreads(undefined, 1), twoThreads(undefined, 2), twoThreads('auto', 8), twoThreads('1', 8), twoThreads('2', 1)]).toEqual([false, true, true, false, true]);
+  expect(() => twoThreads('4', 8)).toThrow("--threads must be auto, 1 or 2, not '4'");
+});
 
 describe('kestrel run on two threads', () => {
   const file = join(tmp, 'mixed.jsonl');
@@ -191,7 +197,10 @@ describe('kestrel run on two threads', () => {
     expect(two.stdout.equals(one.stdout)).toBe(true);
     expect(two.stderr.toString()).toBe(one.stderr.toString());
     expect(one.stderr.toString()).toContain(`kestrel: ${big}:701: rejected: not JSON: line starts with 'not json'\nkestrel: ${big}:1402: rejected:`);
+    const auto = cli('auto');
+    expect(auto.stdout.equals(one.stdout)).toBe(true);
+    expect(auto.stderr.toString()).toBe(one.stderr.toString());
     const bad = cli('3');
-    expect([bad.status, bad.stderr.toString()]).toEqual([2, expect.stringContaining("--threads must be 1 or 2, not '3'")]);
+    expect([bad.status, bad.stderr.toString()]).toEqual([2, expect.stringContaining("--threads must be auto, 1 or 2, not '3'")]);
   }, 120_000);
 });
