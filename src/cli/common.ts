@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadRuleset } from '../engine/load';
+import { loadRuleset, type readRuleFiles } from '../engine/load';
 import type { Ruleset, RulesetOptions } from '../engine/ruleset';
 import { printDiagnostics } from '../language/diagnostics';
 
@@ -31,8 +31,8 @@ export interface CommandRules {
  * No rule file at all is a usage error (exit 2). With `requireRules`, a ruleset
  * in which no rule was compiled (e.g. only syscall rules) is refused too.
  */
-export function loadCommandRules(paths: string[], options: RulesetOptions, err: NodeJS.WritableStream, requireRules: boolean): CommandRules {
-  const { ruleset, diagnostics, files } = loadRuleset(paths, options);
+export function loadCommandRules(paths: string[], options: RulesetOptions, err: NodeJS.WritableStream, requireRules: boolean, read?: ReturnType<typeof readRuleFiles>): CommandRules {
+  const { ruleset, diagnostics, files } = loadRuleset(paths, options, read);
   const failed = diagnostics.some((d) => d.severity === 'error');
   if (files.length === 0 && !failed) {
     throw new UsageError(`no rule files in ${paths.join(', ')} (a directory is read for its *.yaml and *.yml files)`);

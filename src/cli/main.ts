@@ -1,5 +1,4 @@
 /** The `kestrel` command line: parses arguments and wires the commands. */
-import { availableParallelism } from 'node:os';
 import { parsePriority } from '../language/priority';
 import { VERSION } from '../version';
 import { checkCommand } from './check';
@@ -68,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
         correlationToleranceMs = values['correlation-tolerance'] === '0' ? 0 : parseTimespan(values['correlation-tolerance'] as string);
         if (correlationToleranceMs === undefined) throw new UsageError('--correlation-tolerance must be a duration such as 0, 30s or 2m');
       }
-      const parallel = twoThreads(values.threads as string | undefined, availableParallelism());
+      const parallel = twoThreads(values.threads as string | undefined);
       return runCommand({
         rules, input: values.input as string | undefined, json: values.json === true, ruleMatching: matching, source, minPriority, maxEventBytes,
         stats: values.stats === true, correlationToleranceMs, format, parallel,

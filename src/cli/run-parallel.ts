@@ -67,10 +67,9 @@ export function planSegments(input: string, options: ParallelOptions, rest: Omit
 }
 
 /**
- * The worker thread and what it sent. Started before the main thread compiles
- * its rules (from rule texts read for it), so that both get going at about
- * the same time; its results count only when it built the ruleset the main
- * thread built (same hash).
+ * The worker thread and what it sent. It builds its ruleset from the rule
+ * texts the main thread compiled; its results count only when its ruleset has
+ * the main thread's hash (a guard: the same texts and options give the same one).
  */
 export class SegmentWorker {
   readonly control = new SharedArrayBuffer(8);

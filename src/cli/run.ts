@@ -6,7 +6,9 @@ import { decodeText, type PayloadFormat } from '../decode/envelope';
 import { eventTimeNs } from '../fields';
 import { alertJson, alertText, type Alert } from '../engine/alert';
 import { readRuleFiles } from '../engine/load';
-import type { RuleMatching, RulesetOptions } from '../engine/ruleset';
+import type { Correlator } from '../engine/correlation/correlator';
+import type { Rollup } from '../engine/correlation/rollup';
+import type { RuleMatching, Ruleset } from '../engine/ruleset';
 import type { EventView } from '../fields/types';
 import { PRIORITIES, type Priority } from '../language/priority';
 import { openInput } from '../sources/file';
@@ -50,41 +52,49 @@ export interface RunSummary {
   byPriority: Map<Priority, number>;
 }
 
-/** `--threads auto|1|2`: whether a large file may be read on two threads (auto: when the process may use two cores). */
-export function twoThreads(flag: string | undefined, cores: number): boolean {
+/** `--threads auto|1|2`: whether a large file may be read on two threads. */
+export function twoThreads(flag: string | undefined): boolean {
   const threads = flag ?? 'auto';
   if (threads !== 'auto' && threads !== '1' && threads !== '2') throw new UsageError(`--threads must be auto, 1 or 2, not '${threads}'`);
-  return threads === '2' || (threads === 'auto' && cores >= 2);
+  // auto and 2 are the same: planSegments (run-parallel.ts) keeps one thread where fewer than two cores are available.
+  return threads !== '1';
 }
 
 export async function runCommand(opts: RunOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const rulesetOptions = { ruleMatching: opts.ruleMatching, minPriority: opts.minPriority, hostname: hostname() };
-  // A large file may be read on two threads (run-parallel.ts): the worker starts compiling the rules now.
+  // Read once: the second thread, if any, builds its ruleset from the same texts.
+  const ruleFiles = readRuleFiles(opts.rules);
+  const { ruleset, code } = loadCommandRules(opts.rules, rulesetOptions, err, true, ruleFiles);
+  if (!ruleset) return code;
+  const correlator = ruleset.newCorrelator({ toleranceMs: opts.correlationToleranceMs, onLimit: (m) => err.write(`kestrel: ${m}\n`) });
+  const rollup = ruleset.newRollup({ onLimit: (m) => err.write(`kestrel: ${m}\n`) });
+  // Two threads only where nothing is carried from event to event (same output as one): see run-parallel.ts.
   let worker: SegmentWorker | undefined;
-  if (opts.parallel && opts.input && opts.input !== '-' && !opts.format && !opts.stats) {
+  if (opts.parallel && opts.input && opts.input !== '-' && !opts.format && !opts.stats && !correlator && !rollup && !ruleset.usesField('evt.num')) {
     const { DEFAULT_PARALLEL, planSegments, SegmentWorker } = await import('./run-parallel');
     const parallel = opts.parallel === true ? DEFAULT_PARALLEL : opts.parallel;
     const plan = planSegments(opts.input, parallel, { maxEventBytes: opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes, json: opts.json, source: opts.source, hostname: hostname() });
-    const rules = plan ? readRuleFiles(opts.rules) : undefined;
-    if (plan && rules && rules.files.length > 0 && rules.diagnostics.length === 0) worker = new SegmentWorker(rules.files, rulesetOptions, opts.input, plan);
+    if (plan) worker = new SegmentWorker(ruleFiles.files, rulesetOptions, opts.input, plan);
   }
   try {
-    return await run(opts, out, err, rulesetOptions, worker);
+    return await run(opts, out, err, { ruleset, correlator, rollup }, worker);
   } finally {
     await worker?.stop();
   }
 }
 
-async function run(opts: RunOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, rulesetOptions: RulesetOptions, worker: SegmentWorker | undefined): Promise<number> {
-  const { ruleset, code } = loadCommandRules(opts.rules, rulesetOptions, err, true);
-  if (!ruleset) return code;
+interface LoadedRules {
+  ruleset: Ruleset;
+  correlator: Correlator | undefined;
+  rollup: Rollup | undefined;
+}
+
+async function run(opts: RunOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, { ruleset, correlator, rollup }: LoadedRules, worker: SegmentWorker | undefined): Promise<number> {
   const fromStdin = !opts.input || opts.input === '-';
   if (!opts.input && (opts.stdinIsTTY ?? process.stdin.isTTY) === true) {
     // Without this line a user who forgot -i sees a command that seems to hang.
     err.write('kestrel: reading audit events from stdin (end with Ctrl-D); pass -i FILE to read a file\n');
   }
-  const correlator = ruleset.newCorrelator({ toleranceMs: opts.correlationToleranceMs, onLimit: (m) => err.write(`kestrel: ${m}\n`) });
-  const rollup = ruleset.newRollup({ onLimit: (m) => err.write(`kestrel: ${m}\n`) });
 
   const summary: RunSummary = { documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map() };
   const maxEventBytes = opts.maxEventBytes ?? DEFAULT_SPLITTER_OPTIONS.maxBytes;
@@ -95,9 +105,8 @@ async function run(opts: RunOptions, out: NodeJS.WritableStream, err: NodeJS.Wri
   // Alerts to the same terminal would land on the progress line: erase it first.
   const outSharesTerminal = (out as { isTTY?: boolean }).isTTY === true;
 
-  // Two threads when nothing is carried from event to event (same output as one).
   let resumeAt: { byte: number; lines: number } | undefined = { byte: 0, lines: 0 };
-  if (worker && !correlator && !rollup && !ruleset.usesField('evt.num')) {
+  if (worker) {
     try {
       const { runSegments } = await import('./run-parallel');
       ({ resumeAt } = await runSegments({ ruleset, input: opts.input!, plan: worker.plan, summary, out, err, progress, label, outSharesTerminal }, worker));
@@ -106,7 +115,7 @@ async function run(opts: RunOptions, out: NodeJS.WritableStream, err: NodeJS.Wri
       err.write(`kestrel: cannot read ${label}: ${readError(e as NodeJS.ErrnoException)}\n`);
       return 2;
     }
-  } else await worker?.stop();
+  }
   const splitter = new DocumentSplitter({
     ...DEFAULT_SPLITTER_OPTIONS, maxBytes: maxEventBytes, parse: true, startLine: resumeAt?.lines ?? 0, midStream: (resumeAt?.byte ?? 0) > 0,
   });

@@ -38,9 +38,9 @@ export function readRuleFiles(paths: string[]): { files: RulesFile[]; diagnostic
   return { files, diagnostics: resolved.diagnostics };
 }
 
-/** Read and compile; `files` are the rule files found (in load order), whether or not they compiled. */
-export function loadRuleset(paths: string[], options: RulesetOptions = {}): { ruleset?: Ruleset; diagnostics: Diagnostic[]; files: string[] } {
-  const { files, diagnostics } = readRuleFiles(paths);
+/** Read (unless `read` has the files already) and compile; `files` are the rule files found (in load order), whether or not they compiled. */
+export function loadRuleset(paths: string[], options: RulesetOptions = {}, read = readRuleFiles(paths)): { ruleset?: Ruleset; diagnostics: Diagnostic[]; files: string[] } {
+  const { files, diagnostics } = read;
   const built = Ruleset.build(files, options);
   const all = [...diagnostics, ...built.diagnostics];
   const found = files.map((f) => f.path);
