@@ -33,6 +33,7 @@ import type { Metrics } from '../observability/metrics';
 import type { Evaluator } from './evaluate';
 import { Aborted, type OutputSet } from './outputs';
 import type { Transactor } from './transactor';
+import { pack } from './pool';
 import { sliceJob } from './job-slicer';
 import { PartitionTracker, type TrackedJob } from './tracker';
 
@@ -314,26 +315,13 @@ export class KafkaInput {
   private dispatch(ps: PartState, msgs: KafkaMessage[], from: number, n: number, bytes: number): void {
     const { topic, partition, worker } = ps;
     const offsets = new Array<string>(n);
-    const lengths = new Int32Array(n);
-    // Not zero-filled (every byte is written below), and its own ArrayBuffer (transferred, never pooled).
-    const buf = Buffer.allocUnsafeSlow(bytes);
-    let pos = 0;
-    for (let k = 0; k < n; k++) {
-      const m = msgs[from + k];
-      offsets[k] = m.offset;
-      const v = m.value;
-      if (v === null) lengths[k] = -1;
-      else {
-        buf.set(v, pos);
-        pos += v.length;
-        lengths[k] = v.length;
-      }
-    }
+    for (let k = 0; k < n; k++) offsets[k] = msgs[from + k].offset;
+    const packed = pack(n, (k) => msgs[from + k].value);
     const job = ps.tracker.add(Number(offsets[0]), Number(offsets[n - 1]));
     this.pool.reserve(worker, n, bytes);
     this.deps.metrics.received.inc({ input: this.cfg.name }, n);
     this.deps.metrics.queueDepth.inc({ worker: String(worker) }, n);
-    const run = this.deps.evaluator.run(worker, { buf: buf.buffer, lengths }, {
+    const run = this.deps.evaluator.run(worker, packed, {
       input: this.cfg.name, format: this.cfg.format, source: this.cfg.source, aksCategories: this.cfg.aksCategories, fields: Object.keys(this.cfg.fields).length ? this.cfg.fields : undefined, origin: (i) => ({ topic, partition, offset: offsets[i] }),
     });
     const p = this.finish(ps, job, run).finally(() => {

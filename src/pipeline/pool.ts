@@ -22,18 +22,20 @@ export interface Packed {
   lengths: Int32Array;
 }
 
-/** Pack payloads into one buffer (one copy each). */
-export function pack(values: readonly (Uint8Array | null)[]): Packed {
-  const lengths = new Int32Array(values.length);
+/** Pack `n` payloads (`valueAt(k)`) into one buffer: one copy each, nothing kept of the sources. */
+export function pack(n: number, valueAt: (k: number) => Uint8Array | null): Packed {
+  const lengths = new Int32Array(n);
   let total = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    lengths[i] = v ? v.length : -1;
+  for (let k = 0; k < n; k++) {
+    const v = valueAt(k);
+    lengths[k] = v ? v.length : -1;
     if (v) total += v.length;
   }
-  const bytes = new Uint8Array(total);
+  // Not zero-filled (every byte is written below), and its own ArrayBuffer (transferred, never pooled).
+  const bytes = Buffer.allocUnsafeSlow(total);
   let pos = 0;
-  for (const v of values) {
+  for (let k = 0; k < n; k++) {
+    const v = valueAt(k);
     if (!v) continue;
     bytes.set(v, pos);
     pos += v.length;
@@ -209,7 +211,7 @@ export class WorkerPool {
 
   /** Decode and evaluate raw payloads on worker `w` (packed into one transferred buffer: one postMessage, no clone per payload). */
   run(w: number, values: readonly (Uint8Array | null)[] | Packed, format: PayloadFormat, source: string, aksCategories?: string[]): Promise<JobResult> {
-    const { buf, lengths } = 'lengths' in values ? values : pack(values);
+    const { buf, lengths } = 'lengths' in values ? values : pack(values.length, (k) => values[k]);
     const slot = this.slots[w];
     const id = this.nextId++;
     const job: JobRequest = { id, buf, lengths, format, source, aksCategories };
