@@ -28,7 +28,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { KAFKA_FETCH_DEFAULTS, type KafkaInputConfig } from '../config/types';
-import { UNDECODABLE_BATCH_HEADER, undecodableBatch, type UndecodableBatch } from '../sources/undecodable-batch';
+import { undecodableBatch, type UndecodableBatch } from '../sources/undecodable-batch';
 import type { Metrics } from '../observability/metrics';
 import type { Evaluator } from './evaluate';
 import { Aborted, type OutputSet } from './outputs';
@@ -277,7 +277,8 @@ export class KafkaInput {
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const ps = this.part(batch.topic, batch.partition);
     // Marker records stand for a record batch kafkajs could not decode (sources/undecodable-batch.ts): stop before them.
-    const bad = batch.messages.findIndex((m) => m.headers?.[UNDECODABLE_BATCH_HEADER] !== undefined);
+    let held: UndecodableBatch | undefined;
+    const bad = batch.messages.findIndex((m) => (held = undecodableBatch(m.headers)) !== undefined);
     const msgs = bad < 0 ? batch.messages : batch.messages.slice(0, bad);
     const started = Date.now();
     let i = 0;
@@ -302,7 +303,7 @@ export class KafkaInput {
       resolveOffset(msgs[i + n - 1].offset);
       i += n;
     }
-    if (bad >= 0 && i === msgs.length && !ps.revoked && !isStale()) this.hold(ps, undecodableBatch(batch.messages[bad].headers)!);
+    if (held && i === msgs.length && !ps.revoked && !isStale()) this.hold(ps, held);
     if (ps.tracker.nextOffset !== undefined) this.deps.metrics.lag.set({ topic: ps.topic, partition: String(ps.partition) }, Math.max(0, Number(batch.highWatermark) - ps.tracker.nextOffset));
     await heartbeat();
   }

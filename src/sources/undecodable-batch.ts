@@ -18,6 +18,7 @@
  * attribute bits, a batch length that matches the payload exactly); when it
  * does not check out, the error is rethrown as before rather than guessed at.
  */
+import { randomBytes } from 'node:crypto';
 
 /** What kafkajs expects of a codec: `compress` gets the record encoder, `decompress` the batch bytes. */
 export interface Codec {
@@ -29,6 +30,13 @@ export interface Codec {
 export const UNDECODABLE_BATCH_HEADER = 'kestrel.undecodable_batch';
 const FIRST_OFFSET_HEADER = 'kestrel.batch.first_offset';
 const LAST_OFFSET_HEADER = 'kestrel.batch.last_offset';
+const TOKEN_HEADER = 'kestrel.batch.token';
+/**
+ * Markers are made in this process only, and carry this process's random token:
+ * a record someone produced with the same headers is not a marker (it cannot
+ * hold a partition); it is an ordinary record (with no value: a dead letter).
+ */
+export const MARKER_TOKEN = randomBytes(16).toString('hex');
 
 export interface UndecodableBatch {
   reason: string;
@@ -110,8 +118,9 @@ export function markerRecords(h: BatchHeader, reason: string): Buffer {
   const first = h.baseOffset.toString();
   const last = (h.baseOffset + BigInt(h.lastOffsetDelta)).toString();
   const headers = Buffer.concat([
-    varInt(3),
+    varInt(4),
     bytesField(UNDECODABLE_BATCH_HEADER), bytesField(reason),
+    bytesField(TOKEN_HEADER), bytesField(MARKER_TOKEN),
     bytesField(FIRST_OFFSET_HEADER), bytesField(first),
     bytesField(LAST_OFFSET_HEADER), bytesField(last),
   ]);
@@ -126,11 +135,12 @@ export function markerRecords(h: BatchHeader, reason: string): Buffer {
 
 type Headers = Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined;
 
-/** The undecodable batch a consumed record stands for, if it is a marker. */
+/** The undecodable batch a consumed record stands for, if it is a marker (made by this process). */
 export function undecodableBatch(headers: Headers): UndecodableBatch | undefined {
   const reason = headers?.[UNDECODABLE_BATCH_HEADER];
   if (reason === undefined) return undefined;
   const str = (v: unknown) => String(Array.isArray(v) ? v[0] : v ?? '');
+  if (str(headers?.[TOKEN_HEADER]) !== MARKER_TOKEN) return undefined;
   return { reason: str(reason), firstOffset: str(headers?.[FIRST_OFFSET_HEADER]), lastOffset: str(headers?.[LAST_OFFSET_HEADER]) };
 }
 

@@ -11,7 +11,7 @@ import { Metrics } from '../../src/observability/metrics';
 import type { EvaluatedJob, Evaluator } from '../../src/pipeline/evaluate';
 import { sliceJob } from '../../src/pipeline/job-slicer';
 import { KafkaInput, type KafkaInputDeps } from '../../src/pipeline/kafka-input';
-import { UNDECODABLE_BATCH_HEADER } from '../../src/sources/undecodable-batch';
+import { MARKER_TOKEN, UNDECODABLE_BATCH_HEADER } from '../../src/sources/undecodable-batch';
 import type { OutputSet } from '../../src/pipeline/outputs';
 
 const CFG: KafkaInputConfig = { type: 'kafka', name: 'audit', topics: ['t'], groupId: 'g', fromBeginning: true, sessionTimeoutMs: 30_000, format: 'auto', source: 'k8s_audit', fields: {} };
@@ -135,7 +135,7 @@ describe('KafkaInput with a fake consumer', () => {
     await input.start();
     consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0, 1] } } });
     const resolved: string[] = [];
-    const marker = { [UNDECODABLE_BATCH_HEADER]: Buffer.from('gzip: unknown compression method'), 'kestrel.batch.first_offset': Buffer.from('12'), 'kestrel.batch.last_offset': Buffer.from('14') };
+    const marker = { [UNDECODABLE_BATCH_HEADER]: Buffer.from('gzip: unknown compression method'), 'kestrel.batch.token': Buffer.from(MARKER_TOKEN), 'kestrel.batch.first_offset': Buffer.from('12'), 'kestrel.batch.last_offset': Buffer.from('14') };
     const payload = batchOf([10, 11, 12, 13, 14, 15], resolved);
     payload.batch.messages.forEach((m, i) => (m.headers = i >= 2 && i <= 4 ? { ...marker } : {}));
     await consumer.eachBatch(payload);
@@ -159,6 +159,22 @@ describe('KafkaInput with a fake consumer', () => {
     expect(input.notReady()).toEqual([reason]);
     // Revoked: its new owner holds and reports it; here it is no longer stalled.
     consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [1] } } });
+    expect(input.notReady()).toEqual([]);
+    expect(await metrics.registry.metrics()).toContain('kestrel_partitions_stalled 0');
+  });
+
+  test('a record produced with marker headers but without this process\'s token is an ordinary record: dispatched, nothing held', async () => {
+    const { consumer, jobs, input, metrics } = fakes();
+    await input.start();
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0] } } });
+    const resolved: string[] = [];
+    const payload = batchOf([10, 11, 12], resolved);
+    const forged = { [UNDECODABLE_BATCH_HEADER]: Buffer.from('stall it'), 'kestrel.batch.token': Buffer.from('0'.repeat(32)), 'kestrel.batch.first_offset': Buffer.from('11'), 'kestrel.batch.last_offset': Buffer.from('11') };
+    payload.batch.messages.forEach((m, i) => (m.headers = i === 1 ? forged : {}));
+    await consumer.eachBatch(payload);
+    expect(jobs.map((j) => j.values)).toEqual([3]);
+    expect(resolved).toEqual(['12']);
+    expect(consumer.log).toEqual([]);
     expect(input.notReady()).toEqual([]);
     expect(await metrics.registry.metrics()).toContain('kestrel_partitions_stalled 0');
   });
