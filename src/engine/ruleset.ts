@@ -23,6 +23,9 @@ import { assignIndexSlots, buildRuleIndex, type RuleIndex } from './rule-index';
 
 export type RuleMatching = 'first' | 'all';
 
+/** RulesetOptions.costSampleEvery's default: one evaluation in 64 per rule is timed. */
+export const DEFAULT_COST_SAMPLE_EVERY = 64;
+
 export interface RulesetOptions {
   /** Falco's rule_matching: `first` (default) raises at most one alert per event. */
   ruleMatching?: RuleMatching;
@@ -108,7 +111,7 @@ export class Ruleset {
 
     const opts = {
       ruleMatching: options.ruleMatching ?? 'first', minPriority: options.minPriority ?? 'Debug', hostname: options.hostname ?? '',
-      costSampleEvery: options.costSampleEvery ?? 64, onCostSample: options.onCostSample,
+      costSampleEvery: options.costSampleEvery ?? DEFAULT_COST_SAMPLE_EVERY, onCostSample: options.onCostSample,
     };
     const correlated = new Set([...coll.correlations.values()].filter((c) => c.enabled && atLeast(c.priority, opts.minPriority)).flatMap((c) => c.rules));
     const runtimes = new Map<string, SourceRuntime>();

@@ -8,6 +8,7 @@
 import type { PayloadFormat } from '../decode/envelope';
 import { alertJson, type Alert } from '../engine/alert';
 import type { AlertShaper } from '../engine/shaping';
+import { DEFAULT_COST_SAMPLE_EVERY } from '../engine/ruleset';
 import type { Metrics } from '../observability/metrics';
 import type { DeadLetter } from '../sinks/kafka';
 import type { AlertOrigin, OutgoingAlert } from '../sinks/types';
@@ -31,9 +32,6 @@ export interface JobSpec {
 export interface EvaluatedJob extends JobOutput {
   events: number;
 }
-
-/** The rule workers time one rule evaluation in this many (RulesetOptions.costSampleEvery's default). */
-const COST_SAMPLE_EVERY = 64;
 
 /** Where an alert's event came from: its payload's origin, and its record inside a payload of many. */
 function originOf(spec: JobSpec, a: { i: number; record?: number }): AlertOrigin {
@@ -63,7 +61,7 @@ export class Evaluator {
     for (const s of res.seconds) this.metrics.evaluation.observe(s);
     this.metrics.events.inc({ input: spec.input }, res.events);
     for (const [rule, ns, n] of res.costs ?? []) {
-      this.metrics.ruleCostSeconds.inc({ rule }, (ns * COST_SAMPLE_EVERY) / 1e9);
+      this.metrics.ruleCostSeconds.inc({ rule }, (ns * DEFAULT_COST_SAMPLE_EVERY) / 1e9);
       this.metrics.ruleCostSamples.inc({ rule }, n);
     }
     // Rollups hold some alerts back and add summaries; correlation rules add their alerts (correlation-stage.ts).

@@ -310,8 +310,12 @@ export class Service {
   private get correlationTopic(): string | undefined {
     const c = this.cfg.correlation;
     if (c?.mode !== 'kafka') return undefined;
-    const group = this.cfg.inputs.find((i): i is Extract<InputConfig, { type: 'kafka' }> => i.type === 'kafka')!.groupId;
-    return c.topic ?? `${group}-correlation`;
+    return c.topic ?? `${this.firstKafkaInput.groupId}-correlation`;
+  }
+
+  /** Correlation mode kafka names its topic and group after it (the config check makes sure there is one). */
+  private get firstKafkaInput(): Extract<InputConfig, { type: 'kafka' }> {
+    return this.cfg.inputs.find((i): i is Extract<InputConfig, { type: 'kafka' }> => i.type === 'kafka')!;
   }
 
   /**
@@ -334,10 +338,9 @@ export class Service {
       this.correlationTxn = { transactor, producers };
       kafka = reportingAssignments(this.kafka!, (a) => transactor!.assigned([topic], a));
     }
-    const first = cfg.inputs.find((i): i is Extract<InputConfig, { type: 'kafka' }> => i.type === 'kafka')!;
     this.correlationConsumer = new CorrelationConsumer({
       kafka, topic, groupId: topic, cfg: cfg.correlation!, ruleset: () => this.holder.current, evaluator, outputs, transactor, producer: plain,
-      sessionTimeoutMs: first.sessionTimeoutMs, metrics: this.metrics, logger: this.logger,
+      sessionTimeoutMs: this.firstKafkaInput.sessionTimeoutMs, metrics: this.metrics, logger: this.logger,
     });
     await this.correlationConsumer.start();
     const consumer = this.correlationConsumer;
