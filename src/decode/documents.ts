@@ -44,7 +44,7 @@ export class DocumentSplitter {
   private pendingBytes = 0;
   private lineNo: number;
   /** Current multi-line document, if one is open. */
-  private doc: { startLine: number; parts: string[]; bytes: number; depth: number; inString: boolean; escape: boolean; maxDepth: number; tooBig: boolean } | undefined;
+  private doc: OpenDoc | undefined;
 
   constructor(private readonly options: SplitterOptions = DEFAULT_SPLITTER_OPTIONS) {
     this.lineNo = options.startLine ?? 0;
@@ -179,12 +179,12 @@ export class DocumentSplitter {
         out.push({ ok: false, line: this.lineNo, reason: `not JSON: line starts with '${clip(trimmed, 20)}'` });
         return;
       }
-      this.doc = { startLine: this.lineNo, parts: [], bytes: 0, depth: 0, inString: false, escape: false, maxDepth: 0, tooBig: false };
+      this.doc = openDoc(this.lineNo);
     } else if (/^[{[]/.test(text)) {
       // A document starting at column 0 while another is still open: the open one
       // was truncated (pretty-printed documents indent their nested lines).
       this.failDoc(out);
-      this.doc = { startLine: this.lineNo, parts: [], bytes: 0, depth: 0, inString: false, escape: false, maxDepth: 0, tooBig: false };
+      this.doc = openDoc(this.lineNo);
     }
     const d = this.doc!;
     this.scan(d, text);
@@ -212,12 +212,17 @@ export class DocumentSplitter {
     }
     // Depth d needs d openings and d closings; most lines have too few brackets to go deep.
     const maxDepth = this.options.maxDepth;
-    if (text.length > 2 * maxDepth + 1 && countOpenings(text, maxDepth + 1) > maxDepth && textDeeperThan(text, maxDepth)) return undefined;
+    if (text.length > 2 * maxDepth + 1 && countOpenings(text, maxDepth + 1) > maxDepth) {
+      // Measured on the text as the scanner measures it (a duplicate key may have dropped a deep value from `value`).
+      const d = openDoc(0);
+      this.scan(d, text);
+      if (d.maxDepth > maxDepth) return undefined;
+    }
     return value;
   }
 
   /** Update depth and string state over one line. */
-  private scan(d: NonNullable<DocumentSplitter['doc']>, text: string): void {
+  private scan(d: OpenDoc, text: string): void {
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (d.inString) {
@@ -257,38 +262,28 @@ export class DocumentSplitter {
   }
 }
 
+/** A document being read line by line: the scanner's state. */
+interface OpenDoc {
+  startLine: number;
+  parts: string[];
+  bytes: number;
+  depth: number;
+  inString: boolean;
+  escape: boolean;
+  maxDepth: number;
+  tooBig: boolean;
+}
+
+function openDoc(startLine: number): OpenDoc {
+  return { startLine, parts: [], bytes: 0, depth: 0, inString: false, escape: false, maxDepth: 0, tooBig: false };
+}
+
 /** How many { and [ `text` holds, counting no further than `limit`. */
 function countOpenings(text: string, limit: number): number {
   let n = 0;
   for (let i = text.indexOf('{'); i >= 0 && n < limit; i = text.indexOf('{', i + 1)) n++;
   for (let i = text.indexOf('['); i >= 0 && n < limit; i = text.indexOf('[', i + 1)) n++;
   return n;
-}
-
-/**
- * Whether the brackets of a JSON text (outside strings) nest more than
- * `limit` deep: the scanner's depth, also where a duplicate key dropped a deep value.
- */
-function textDeeperThan(text: string, limit: number): boolean {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) {
-      // Skip the string: to the next quote not preceded by an odd run of backslashes.
-      let j = text.indexOf('"', i + 1);
-      for (;;) {
-        if (j < 0) return false;
-        let k = j - 1;
-        while (text.charCodeAt(k) === 92) k--;
-        if ((j - 1 - k) % 2 === 0) break;
-        j = text.indexOf('"', j + 1);
-      }
-      i = j;
-    } else if (c === 123 || c === 91) {
-      if (++depth > limit) return true;
-    } else if (c === 125 || c === 93) depth--;
-  }
-  return false;
 }
 
 function clip(s: string, n: number): string {
