@@ -35,7 +35,7 @@ export interface SegmentPlan {
   hostname: string;
 }
 
-export interface SegmentResult {
+export interface SegmentResult extends AlertCounts {
   index: number;
   /** First byte of the segment. */
   start: number;
@@ -46,9 +46,6 @@ export interface SegmentResult {
   documents: number;
   events: number;
   rejected: number;
-  alerts: number;
-  byRule: [string, number][];
-  byPriority: [Priority, number][];
   /** Lines the segment holds. */
   lines: number;
   /** Ended between documents (always so for the last segment, which ends the input). */
@@ -113,6 +110,25 @@ export function numbered(ev: EventView, num: number): EventView {
   return { obj: ev.obj, source: ev.source, raw: ev.raw, hostname: ev.hostname, tsNs: ev.tsNs, meta: ev.meta, num };
 }
 
+/** What one document contributes to the rejection lines (`FILE:LINE: ` comes before each): the whole document, or records of it. */
+export function rejections(decoded: { ok: false; reason: string } | { ok: true; rejected?: { recordIndex: number; reason: string }[] }): string[] {
+  if (!decoded.ok) return [`rejected: ${decoded.reason}`];
+  return (decoded.rejected ?? []).map((r) => `record ${r.recordIndex} rejected: ${r.reason}`);
+}
+
+/** Counts of alerts per rule and per priority (the run summary's, and a segment's). */
+export interface AlertCounts {
+  alerts: number;
+  byRule: Map<string, number>;
+  byPriority: Map<Priority, number>;
+}
+
+export function countAlert(s: AlertCounts, a: Alert): void {
+  s.alerts++;
+  s.byRule.set(a.rule, (s.byRule.get(a.rule) ?? 0) + 1);
+  s.byPriority.set(a.priority, (s.byPriority.get(a.priority) ?? 0) + 1);
+}
+
 /** First byte of segment `k`: just after the first newline at or after byte k × segmentBytes - 1. */
 export function segmentStart(fd: number, plan: SegmentPlan, k: number): number {
   if (k === 0) return 0;
@@ -133,17 +149,13 @@ export function processSegment(fd: number, plan: SegmentPlan, k: number, ruleset
   const start = segmentStart(fd, plan, k);
   const end = k + 1 >= plan.count ? plan.size : segmentStart(fd, plan, k + 1);
   const r: SegmentResult = {
-    index: k, start, out: '', errors: [], documents: 0, events: 0, rejected: 0, alerts: 0, byRule: [], byPriority: [], lines: 0, clean: true,
+    index: k, start, out: '', errors: [], documents: 0, events: 0, rejected: 0, alerts: 0, byRule: new Map(), byPriority: new Map(), lines: 0, clean: true,
   };
   if (start >= plan.size) return r;
-  const byRule = new Map<string, number>();
-  const byPriority = new Map<Priority, number>();
   const format = plan.json ? alertJson : alertText;
   const emit = (alerts: Alert[]) => {
     for (const a of alerts) {
-      r.alerts++;
-      byRule.set(a.rule, (byRule.get(a.rule) ?? 0) + 1);
-      byPriority.set(a.priority, (byPriority.get(a.priority) ?? 0) + 1);
+      countAlert(r, a);
       r.out += format(a) + '\n';
     }
   };
@@ -151,15 +163,11 @@ export function processSegment(fd: number, plan: SegmentPlan, k: number, ruleset
   const handleDoc = (doc: RawDocument) => {
     r.documents++;
     const decoded = doc.ok ? decodeSplitDocument(doc, plan.source, plan.hostname) : doc;
-    if (!decoded.ok) {
+    for (const text of rejections(decoded)) {
       r.rejected++;
-      r.errors.push({ line: doc.line, text: `rejected: ${decoded.reason}` });
-      return;
+      r.errors.push({ line: doc.line, text });
     }
-    for (const rec of decoded.rejected ?? []) {
-      r.rejected++;
-      r.errors.push({ line: doc.line, text: `record ${rec.recordIndex} rejected: ${rec.reason}` });
-    }
+    if (!decoded.ok) return;
     for (const ev of decoded.events) {
       r.events++;
       emit(ruleset.evaluate(numbered(ev, r.events)));
@@ -181,7 +189,5 @@ export function processSegment(fd: number, plan: SegmentPlan, k: number, ruleset
   if (last) for (const doc of splitter.end()) handleDoc(doc);
   r.lines = splitter.lines;
   r.clean = last || splitter.idle;
-  r.byRule = [...byRule];
-  r.byPriority = [...byPriority];
   return r;
 }

@@ -17,7 +17,7 @@ import { formatCostTable } from './list';
 import { ProgressLine, type ProgressOptions } from './progress';
 // run-parallel (worker threads) is loaded only for --threads 2.
 import type { ParallelOptions, SegmentWorker } from './run-parallel';
-import { numbered } from './run-segments';
+import { countAlert, numbered, rejections, type AlertCounts } from './run-segments';
 
 export interface RunOptions {
   rules: string[];
@@ -41,15 +41,12 @@ export interface RunOptions {
   parallel?: ParallelOptions | boolean;
 }
 
-export interface RunSummary {
+export interface RunSummary extends AlertCounts {
   documents: number;
   events: number;
   rejected: number;
   /** Records an envelope skipped on purpose (CloudWatch control messages, unselected AKS categories, duplicates). */
   skipped?: number;
-  alerts: number;
-  byRule: Map<string, number>;
-  byPriority: Map<Priority, number>;
 }
 
 /** `--threads auto|1|2`: whether a large file may be read on two threads. */
@@ -121,7 +118,7 @@ async function run(opts: RunOptions, out: NodeJS.WritableStream, err: NodeJS.Wri
   });
   const emit = (alerts: Alert[]) => {
     for (const alert of alerts) {
-      count(summary, alert);
+      countAlert(summary, alert);
       pendingOut += (opts.json ? alertJson(alert) : alertText(alert)) + '\n';
     }
   };
@@ -152,17 +149,12 @@ async function run(opts: RunOptions, out: NodeJS.WritableStream, err: NodeJS.Wri
       : opts.format
         ? decodeText(doc.text, { format: opts.format, source: opts.source, hostname: host, partialRecords: true })
         : decodeSplitDocument(doc, opts.source, host);
-    if (!decoded.ok) {
+    for (const text of rejections(decoded)) {
       summary.rejected++;
       progress.clear();
-      err.write(`kestrel: ${label}:${doc.line}: rejected: ${decoded.reason}\n`);
-      return;
+      err.write(`kestrel: ${label}:${doc.line}: ${text}\n`);
     }
-    for (const r of decoded.rejected ?? []) {
-      summary.rejected++;
-      progress.clear();
-      err.write(`kestrel: ${label}:${doc.line}: record ${r.recordIndex} rejected: ${r.reason}\n`);
-    }
+    if (!decoded.ok) return;
     if (decoded.skipped?.length) summary.skipped = (summary.skipped ?? 0) + decoded.skipped.length;
     for (const ev of decoded.events) {
       summary.events++;
@@ -212,12 +204,6 @@ async function run(opts: RunOptions, out: NodeJS.WritableStream, err: NodeJS.Wri
 function readError(e: NodeJS.ErrnoException): string {
   const what: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory' };
   return e.code ? (what[e.code] ? `${what[e.code]} (${e.code})` : e.code) : e.message;
-}
-
-function count(s: RunSummary, a: Alert): void {
-  s.alerts++;
-  s.byRule.set(a.rule, (s.byRule.get(a.rule) ?? 0) + 1);
-  s.byPriority.set(a.priority, (s.byPriority.get(a.priority) ?? 0) + 1);
 }
 
 export function formatSummary(s: RunSummary): string {
