@@ -20,6 +20,7 @@ import type {
   KafkaOutputConfig, LogLevel, OutputConfig, OutputSelection, SaslMechanism, ServiceConfig, StdoutOutputConfig, WebhookInputConfig, WebhookPathConfig,
 } from './types';
 import { KAFKA_FETCH_DEFAULTS } from './types';
+import { DEFAULT_MAX_GROUPS, DEFAULT_TOLERANCE_MS } from '../engine/correlation/correlator';
 import { BROKERS_PROBLEM, brokersFrom, envList, envPort, envString, httpUrl, readSecretFile, webhookPath, type Env } from './values';
 
 /** Where relative paths are anchored and which environment overrides apply. */
@@ -366,7 +367,7 @@ export const defaultHostname = (): string => osHostname();
 export const defaultTransactionalId = (groupId: string): string => `kestrel-${groupId}`;
 
 /** Correlation rules and rollups in the service when the file has no `correlation:` section. */
-export const DEFAULT_CORRELATION: CorrelationConfig = { mode: 'local', toleranceMs: 30_000, maxGroups: 100_000, idleMs: 30_000 };
+export const DEFAULT_CORRELATION: CorrelationConfig = { mode: 'local', toleranceMs: DEFAULT_TOLERANCE_MS, maxGroups: DEFAULT_MAX_GROUPS, idleMs: 30_000 };
 
 export function correlationOf(s: Section): CorrelationConfig {
   s.allow('mode', 'tolerance_ms', 'max_groups', 'topic', 'idle_ms');

@@ -95,6 +95,8 @@ interface Pending {
 }
 
 export const DEFAULT_TOLERANCE_MS = 30_000;
+/** Groups held at most, by default (CorrelatorOptions.maxGroups). */
+export const DEFAULT_MAX_GROUPS = 100_000;
 const SWEEP_EVERY = 4096;
 
 export class Correlator {
@@ -116,7 +118,7 @@ export class Correlator {
 
   constructor(correlations: CompiledCorrelation[], private readonly options: CorrelatorOptions = {}) {
     this.toleranceMs = options.toleranceMs ?? DEFAULT_TOLERANCE_MS;
-    this.maxGroups = options.maxGroups ?? 100_000;
+    this.maxGroups = options.maxGroups ?? DEFAULT_MAX_GROUPS;
     this.maxPending = options.maxPending ?? 100_000;
     for (const def of correlations) {
       const rt: Runtime = { def, groups: new Map(), closing: [] };
