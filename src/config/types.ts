@@ -50,10 +50,18 @@ export interface KafkaFetchConfig {
 }
 
 /**
- * 512 KiB per partition (kafkajs' default is 1 MiB: in bench:kafka that cost 30-50 MB more peak RSS
- * for no CPU or throughput we could measure), 10 MiB per request, 200 ms wait. docs/kafka.md, "Tuning".
+ * 1 MiB per partition (kafkajs' default), 10 MiB per request, 200 ms wait. Since the Kafka input
+ * takes record batches whole, a fetch response is released as soon as its batches are packed;
+ * bigger fetches keep the workers busy (docs/kafka.md, "Tuning", has the measurements).
  */
-export const KAFKA_FETCH_DEFAULTS: KafkaFetchConfig = { maxBytesPerPartition: 512 << 10, maxBytes: 10 << 20, maxWaitMs: 200 };
+export const KAFKA_FETCH_DEFAULTS: KafkaFetchConfig = { maxBytesPerPartition: 1 << 20, maxBytes: 10 << 20, maxWaitMs: 200 };
+
+/**
+ * Messages a worker holds from fetch until their alerts are delivered. A batch that finds the
+ * budget full waits, and so does kafkajs' next fetch: 2,000 (about two fetched batches a
+ * worker) left the workers idle half of the time in bench:kafka; 8,000 keeps them fed.
+ */
+export const DEFAULT_MAX_IN_FLIGHT_MESSAGES = 8000;
 
 export interface WebhookPathConfig {
   path: string;

@@ -4,6 +4,7 @@
  * exported beside Kestrel's where Falco has one, so Falco dashboards work.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BatchedHistogram, EVALUATION_BUCKETS } from './batched-histogram';
 
 export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
@@ -26,12 +27,8 @@ export class Metrics {
   readonly alerts = this.c('kestrel_alerts_total', 'Alerts raised (after throttling)', ['rule', 'priority']);
   readonly falcoMatches = this.c('falcosecurity_falco_rules_matches_total', "Rule matches, under Falco's metric name", ['rule_name', 'priority', 'source']);
   readonly suppressed = this.c('kestrel_alerts_suppressed_total', 'Alerts suppressed by throttling (counted in the next alert of the same key)', ['rule']);
-  readonly evaluation = new Histogram({
-    name: 'kestrel_evaluation_seconds',
-    help: 'Decode + rule evaluation time per payload',
-    buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
-    registers: [this.registry],
-  });
+  /** Fed by the rule workers' bucket counts (EVALUATION_BUCKETS). */
+  readonly evaluation = new BatchedHistogram('kestrel_evaluation_seconds', 'Decode + rule evaluation time per payload', EVALUATION_BUCKETS, this.registry);
   readonly correlationGroups = this.g('kestrel_correlation_groups', 'Correlation groups held in memory (every correlation, every internal partition of this process)');
   readonly correlationAlerts = this.c('kestrel_correlation_alerts_total', 'Correlation alerts raised (before throttling)', ['rule']);
   readonly correlationStateLimit = this.c('kestrel_correlation_state_limit_total', 'Base-rule matches dropped because the correlation group cap (correlation.max_groups) was reached');

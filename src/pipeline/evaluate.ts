@@ -58,7 +58,7 @@ export class Evaluator {
 
   private async complete(pending: ReturnType<WorkerPool['run']>, spec: JobSpec): Promise<EvaluatedJob> {
     const res = await pending;
-    for (const s of res.seconds) this.metrics.evaluation.observe(s);
+    this.metrics.evaluation.add(res.timing);
     this.metrics.events.inc({ input: spec.input }, res.events);
     for (const [rule, ns, n] of res.costs ?? []) {
       this.metrics.ruleCostSeconds.inc({ rule }, (ns * DEFAULT_COST_SAMPLE_EVERY) / 1e9);

@@ -11,11 +11,12 @@ export interface Slice {
   bytes: number;
 }
 
-export function sliceJob(messages: readonly { value: Buffer | null }[], from: number, room: Budget, max: number): Slice {
+/** `lengths`: the value length of each message (-1 for a null value). */
+export function sliceJob(lengths: readonly number[], from: number, room: Budget, max: number): Slice {
   let n = 0;
   let bytes = 0;
-  while (from + n < messages.length && n < room.messages && n < max) {
-    const size = messages[from + n].value?.length ?? 0;
+  while (from + n < lengths.length && n < room.messages && n < max) {
+    const size = Math.max(0, lengths[from + n]);
     if (bytes + size > room.bytes) break;
     bytes += size;
     n++;

@@ -25,15 +25,16 @@
  * After a rejoin kafkajs re-fetches retained partitions from the committed
  * offset; messages this process already dispatched are skipped.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { KAFKA_FETCH_DEFAULTS, type KafkaInputConfig } from '../config/types';
-import { undecodableBatch, type UndecodableBatch } from '../sources/undecodable-batch';
+import type { UndecodableBatch } from '../sources/undecodable-batch';
+import { readWholeBatches } from '../sources/kafka-record-batches';
 import type { Metrics } from '../observability/metrics';
 import type { Evaluator } from './evaluate';
 import { Aborted, type OutputSet } from './outputs';
 import type { Transactor } from './transactor';
-import { pack } from './pool';
+import { FetchedRecords } from './fetched';
 import { sliceJob } from './job-slicer';
 import { PartitionTracker, type TrackedJob } from './tracker';
 
@@ -180,6 +181,8 @@ export class KafkaInput {
       } else this.fail(new Error(`Kafka consumer stopped: ${payload.error.message}`));
     });
     await this.consumer.connect();
+    // Its topics come as whole record batches, framed here (sources/kafka-record-batches.ts).
+    this.releaseTopics = readWholeBatches(c.topics);
     for (const topic of c.topics) await this.consumer.subscribe({ topic, fromBeginning: c.fromBeginning });
     await this.consumer.run({
       autoCommit: false,
@@ -204,6 +207,7 @@ export class KafkaInput {
   }
 
   private pool!: Evaluator['pool'];
+  private releaseTopics: () => void = () => {};
 
   private onJoin(assignment: Record<string, number[]>): void {
     const now = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => tpKey(t, p))));
@@ -276,22 +280,20 @@ export class KafkaInput {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const ps = this.part(batch.topic, batch.partition);
-    // Marker records stand for a record batch kafkajs could not decode (sources/undecodable-batch.ts): stop before them.
-    let held: UndecodableBatch | undefined;
-    const bad = batch.messages.findIndex((m) => (held = undecodableBatch(m.headers)) !== undefined);
-    const msgs = bad < 0 ? batch.messages : batch.messages.slice(0, bad);
+    // Offsets, value positions; stops before an undecodable batch (sources/undecodable-batch.ts).
+    const f = FetchedRecords.from(batch.messages, Number((batch as { fetchedOffset?: string }).fetchedOffset ?? 0));
     const started = Date.now();
     let i = 0;
-    while (i < msgs.length) {
+    while (i < f.length) {
       if (!isRunning() || isStale() || this.stopping || ps.revoked || ps.pauses.size > 0) break;
-      if (ps.tracker.dispatched(Number(msgs[i].offset))) {
-        resolveOffset(msgs[i].offset);
+      if (ps.tracker.dispatched(f.offsets[i])) {
+        resolveOffset(String(f.ends[i]));
         i++;
         continue;
       }
       const waited = Date.now() - started;
       const room = this.pool.room(ps.worker);
-      const { n, bytes } = sliceJob(msgs, i, room, MAX_JOB_MESSAGES);
+      const { n, bytes } = sliceJob(f.lengths, i, room, MAX_JOB_MESSAGES);
       if (n === 0) {
         // A short wait absorbs ordinary jitter; pausing costs a fetch round (kafkajs idles
         // maxWaitTime when every partition is paused), so it is for real saturation.
@@ -299,31 +301,33 @@ export class KafkaInput {
         this.pause(ps, 'budget');
         break;
       }
-      this.dispatch(ps, msgs, i, n, bytes);
-      resolveOffset(msgs[i + n - 1].offset);
+      this.dispatch(ps, f, i, n, bytes);
+      resolveOffset(String(f.ends[i + n - 1]));
       i += n;
     }
-    if (held && i === msgs.length && !ps.revoked && !isStale()) this.hold(ps, held);
+    const whole = i === f.length && !ps.revoked && !isStale();
+    // Every record went out: the fetch moves past the last batch, even where compaction emptied its end.
+    if (whole && f.tail !== undefined && !ps.tracker.dispatched(f.tail)) resolveOffset(String(f.tail));
+    if (whole && f.held) this.hold(ps, f.held);
     if (ps.tracker.nextOffset !== undefined) this.deps.metrics.lag.set({ topic: ps.topic, partition: String(ps.partition) }, Math.max(0, Number(batch.highWatermark) - ps.tracker.nextOffset));
     await heartbeat();
   }
 
   /**
-   * Hand messages [from, from + n) to the partition's worker. Their values are
-   * packed here into one transferred buffer, so no kafkajs message (nor the
-   * fetch response its value slices) is kept alive while the job is in flight.
+   * Hand records [from, from + n) to the partition's worker. Their values are
+   * packed here into one transferred buffer, so nothing fetched (nor the
+   * fetch response the values sit in) is kept alive while the job is in flight.
    */
-  private dispatch(ps: PartState, msgs: KafkaMessage[], from: number, n: number, bytes: number): void {
+  private dispatch(ps: PartState, f: FetchedRecords, from: number, n: number, bytes: number): void {
     const { topic, partition, worker } = ps;
-    const offsets = new Array<string>(n);
-    for (let k = 0; k < n; k++) offsets[k] = msgs[from + k].offset;
-    const packed = pack(n, (k) => msgs[from + k].value);
-    const job = ps.tracker.add(Number(offsets[0]), Number(offsets[n - 1]));
+    const offsets = f.offsets.slice(from, from + n);
+    const packed = f.pack(from, n);
+    const job = ps.tracker.add(offsets[0], f.ends[from + n - 1]);
     this.pool.reserve(worker, n, bytes);
     this.deps.metrics.received.inc({ input: this.cfg.name }, n);
     this.deps.metrics.queueDepth.inc({ worker: String(worker) }, n);
     const run = this.deps.evaluator.run(worker, packed, {
-      input: this.cfg.name, format: this.cfg.format, source: this.cfg.source, aksCategories: this.cfg.aksCategories, fields: Object.keys(this.cfg.fields).length ? this.cfg.fields : undefined, origin: (i) => ({ topic, partition, offset: offsets[i] }),
+      input: this.cfg.name, format: this.cfg.format, source: this.cfg.source, aksCategories: this.cfg.aksCategories, fields: Object.keys(this.cfg.fields).length ? this.cfg.fields : undefined, origin: (i) => ({ topic, partition, offset: String(offsets[i]) }),
     });
     const p = this.finish(ps, job, run).finally(() => {
       this.pool.release(worker, n, bytes);
@@ -415,6 +419,7 @@ export class KafkaInput {
       if (!this.deps.transactor) ok = await within(this.commit(), left());
       await within(this.consumer.disconnect(), left());
     }
+    this.releaseTopics();
     this.joined = false;
     return ok;
   }

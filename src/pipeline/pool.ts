@@ -20,6 +20,8 @@ import type { FromWorker, JobRequest, JobResult, RulesOutcome, RulesUpdate, Work
 export interface Packed {
   buf: ArrayBuffer;
   lengths: Int32Array;
+  /** Where each payload starts in `buf`, when they are not back to back (a Kafka record batch's span keeps its record framing between values). */
+  starts?: Int32Array;
 }
 
 /** Pack `n` payloads (`valueAt(k)`) into one buffer: one copy each, nothing kept of the sources. */
@@ -211,14 +213,14 @@ export class WorkerPool {
 
   /** Decode and evaluate raw payloads on worker `w` (packed into one transferred buffer: one postMessage, no clone per payload). */
   run(w: number, values: readonly (Uint8Array | null)[] | Packed, format: PayloadFormat, source: string, aksCategories?: string[]): Promise<JobResult> {
-    const { buf, lengths } = 'lengths' in values ? values : pack(values.length, (k) => values[k]);
+    const { buf, lengths, starts } = 'lengths' in values ? values : pack(values.length, (k) => values[k]);
     const slot = this.slots[w];
     const id = this.nextId++;
-    const job: JobRequest = { id, buf, lengths, format, source, aksCategories };
+    const job: JobRequest = { id, buf, lengths, starts, format, source, aksCategories };
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('worker pool closed'));
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage(job, [buf, lengths.buffer as ArrayBuffer]);
+      slot.worker.postMessage(job, starts ? [buf, lengths.buffer as ArrayBuffer, starts.buffer as ArrayBuffer] : [buf, lengths.buffer as ArrayBuffer]);
     });
   }
 

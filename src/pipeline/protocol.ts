@@ -4,6 +4,7 @@ import type { Alert } from '../engine/alert';
 import type { AlertContext, IncludeEvent } from '../engine/alert-context';
 import type { RuleMatching, RulesFile } from '../engine/ruleset';
 import type { Priority } from '../language/priority';
+import type { BucketCounts } from '../observability/batched-histogram';
 import type { EventStep } from './correlation-steps';
 
 /**
@@ -31,6 +32,8 @@ export interface JobRequest {
   id: number;
   buf: ArrayBuffer;
   lengths: Int32Array;
+  /** Where payload i starts in `buf`, when given (else they are back to back). */
+  starts?: Int32Array;
   /** How each payload is wrapped, and the event source it carries. */
   format: PayloadFormat;
   source: string;
@@ -70,8 +73,8 @@ export interface JobResult {
   alerts: AlertOut[];
   rejects: RejectOut[];
   events: number;
-  /** Decode + evaluation time of each payload, seconds. */
-  seconds: Float64Array;
+  /** Decode + evaluation time of the payloads, counted into EVALUATION_BUCKETS (kestrel_evaluation_seconds). */
+  timing: BucketCounts;
   /** Correlation rules and rollups: each event's share, in order (only when the ruleset has them). */
   steps?: EventStep[];
   /** Rule cost samples taken during this job: [rule, nanoseconds, samples] (one evaluation in costSampleEvery is timed). */

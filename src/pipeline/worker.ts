@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodePayload } from '../decode/envelope';
 import { alertJson } from '../engine/alert';
+import { bucketCounts, countInto, EVALUATION_BUCKETS } from '../observability/batched-histogram';
 import { alertContext } from '../engine/alert-context';
 import { Ruleset } from '../engine/ruleset';
 import { StepRecorder } from './correlation-steps';
@@ -52,7 +53,7 @@ if (!initial.ruleset) {
     const rec = recorder;
     const alerts: AlertOut[] = [];
     const rejects: RejectOut[] = [];
-    const seconds = new Float64Array(job.lengths.length);
+    const timing = bucketCounts(EVALUATION_BUCKETS);
     const envelope = { format: job.format, source: job.source, hostname: init.hostname, maxBytes: init.maxEventBytes, aksCategories: job.aksCategories, partialRecords: true };
     let events = 0;
     let pos = 0;
@@ -61,9 +62,10 @@ if (!initial.ruleset) {
       const started = performance.now();
       if (len < 0) {
         rejects.push({ i, reason: 'null message value', value: null });
+        countInto(timing, EVALUATION_BUCKETS, 0);
         continue;
       }
-      const bytes = new Uint8Array(job.buf, pos, len);
+      const bytes = new Uint8Array(job.buf, job.starts ? job.starts[i] : pos, len);
       pos += len;
       const decoded = decodePayload(bytes, envelope);
       if (!decoded.ok) {
@@ -82,9 +84,9 @@ if (!initial.ruleset) {
           for (const alert of raised) alerts.push({ i, alert, json: alertJson(alert), context, record: ev.recordIndex });
         }
       }
-      seconds[i] = (performance.now() - started) / 1e3;
+      countInto(timing, EVALUATION_BUCKETS, (performance.now() - started) / 1e3);
     }
-    post({ type: 'result', id: job.id, alerts, rejects, events, seconds, ...(rec ? { steps: rec.take() } : {}), ...(costs.size > 0 ? { costs: takeCosts() } : {}) }, [seconds.buffer as ArrayBuffer]);
+    post({ type: 'result', id: job.id, alerts, rejects, events, timing, ...(rec ? { steps: rec.take() } : {}), ...(costs.size > 0 ? { costs: takeCosts() } : {}) }, [timing.buffer as ArrayBuffer]);
   };
 
   port.on('message', (msg: ToWorker) => {

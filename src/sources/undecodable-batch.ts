@@ -144,6 +144,19 @@ export function undecodableBatch(headers: Headers): UndecodableBatch | undefined
   return { reason: str(reason), firstOffset: str(headers?.[FIRST_OFFSET_HEADER]), lastOffset: str(headers?.[LAST_OFFSET_HEADER]) };
 }
 
+/** The marker record buffers this process made: whoever decodes a batch must hand them to kafkajs's record decoder. */
+const markerBuffers = new WeakSet<Buffer>();
+
+/** Whether `records` (a codec's output) are markers standing for an undecodable batch. */
+export function isMarkerRecords(records: Buffer): boolean {
+  return markerBuffers.has(records);
+}
+
+const marked = (records: Buffer): Buffer => {
+  markerBuffers.add(records);
+  return records;
+};
+
 const CODEC_IDS: Record<string, number> = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
 /** `make`'s codec with a decompression that turns failures into marker records (see the top of this file). */
@@ -160,11 +173,11 @@ export function guardedCodec(name: 'gzip' | 'snappy' | 'lz4' | 'zstd', make: () 
         } catch (e) {
           const h = batchHeaderBefore(payload, id);
           if (!h) throw e;
-          return markerRecords(h, `${name}: ${(e as Error).message.split('\n')[0]}`);
+          return marked(markerRecords(h, `${name}: ${(e as Error).message.split('\n')[0]}`));
         }
         const h = batchHeaderBefore(payload, id);
         const problem = h && framingProblem(records, h.count);
-        return problem ? markerRecords(h!, `${name}: ${problem}`) : records;
+        return problem ? marked(markerRecords(h!, `${name}: ${problem}`)) : records;
       },
     };
   };

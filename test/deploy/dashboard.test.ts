@@ -25,9 +25,10 @@ const queries: string[] = [
 function exported(): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   // getMetricsAsArray() returns the metric objects; their name and labelNames are public fields.
-  for (const m of new Metrics().registry.getMetricsAsArray() as unknown as Array<{ name: string; labelNames?: string[] }>) {
+  for (const m of new Metrics().registry.getMetricsAsArray() as unknown as Array<{ name: string; labelNames?: string[]; type?: string }>) {
     const labels = new Set(m.labelNames ?? []);
-    if (m instanceof Histogram) {
+    // prom-client's histograms and ours fed with bucket counts (observability/batched-histogram.ts).
+    if (m instanceof Histogram || m.type === 'histogram') {
       out.set(`${m.name}_bucket`, new Set([...labels, 'le']));
       out.set(`${m.name}_sum`, labels);
       out.set(`${m.name}_count`, labels);

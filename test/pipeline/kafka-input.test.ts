@@ -13,6 +13,8 @@ import { sliceJob } from '../../src/pipeline/job-slicer';
 import { KafkaInput, type KafkaInputDeps } from '../../src/pipeline/kafka-input';
 import { MARKER_TOKEN, UNDECODABLE_BATCH_HEADER } from '../../src/sources/undecodable-batch';
 import type { OutputSet } from '../../src/pipeline/outputs';
+import { decodeFetchResponse, readWholeBatches } from '../../src/sources/kafka-record-batches';
+import { batch, response } from '../support/kafka-batches';
 
 const CFG: KafkaInputConfig = { type: 'kafka', name: 'audit', topics: ['t'], groupId: 'g', fromBeginning: true, sessionTimeoutMs: 30_000, format: 'auto', source: 'k8s_audit', fields: {} };
 
@@ -238,13 +240,63 @@ describe('KafkaInput with a fake consumer', () => {
   });
 });
 
+describe('KafkaInput with whole record batches (sources/kafka-record-batches.ts)', () => {
+  /** Stand-ins for batches [0..2, last offset 4] and [5, 6], as the Fetch decoder yields them. */
+  async function standIns(): Promise<unknown[]> {
+    const records = Buffer.concat([
+      await batch(0, [{ delta: 0, value: '{}' }, { delta: 1, value: '{}' }, { delta: 2, value: '{}' }], { lastOffsetDelta: 4 }),
+      await batch(5, [{ delta: 0, value: '{}' }, { delta: 1, value: '{}' }]),
+    ]);
+    const release = readWholeBatches(['t']);
+    const decoded = await decodeFetchResponse(response([{ name: 't', records }]));
+    release();
+    return decoded.responses[0].partitions[0].messages;
+  }
+  const payload = (messages: unknown[], fetchedOffset: string, resolved: string[]) =>
+    ({ ...batchOf([0], resolved), batch: { topic: 't', partition: 0, highWatermark: '7', fetchedOffset, messages } }) as unknown as EachBatchPayload;
+
+  test('records below the fetch offset are skipped; a job ending at a batch end resolves and commits its last offset', async () => {
+    const { consumer, jobs, input } = fakes();
+    await input.start();
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0] } } });
+    const messages = await standIns();
+    const resolved: string[] = [];
+    // Fetched from offset 1: records 1, 2 of the first batch, 5, 6 of the second; the budget takes 3.
+    await consumer.eachBatch(payload(messages, '1', resolved));
+    expect(jobs.map((j) => j.values)).toEqual([3]);
+    expect(resolved).toEqual(['5']);
+    jobs[0].finish();
+    await tick();
+    await input.commit();
+    expect(consumer.log).toEqual(['pause t/0', 'resume t/0', 'commit t/0@6']);
+    // Re-fetched from 6 (kafkajs hands the second batch again): record 6 only.
+    await consumer.eachBatch(payload(messages.slice(1), '6', resolved));
+    expect(jobs.map((j) => j.values)).toEqual([3, 1]);
+    jobs[1].finish();
+    await tick();
+    await input.commit();
+    expect(resolved).toEqual(['5', '6']);
+    expect(consumer.log.slice(3)).toEqual(['commit t/0@7']);
+  });
+
+  test('every record of a batch dispatched: the fetch moves past its end, even where compaction removed its last records', async () => {
+    const { consumer, jobs, input } = fakes();
+    await input.start();
+    consumer.handlers.get('join')!({ payload: { memberAssignment: { t: [0] } } });
+    const resolved: string[] = [];
+    // Fetched from 3: the first batch has no record left there, but it ends at 4.
+    await consumer.eachBatch(payload((await standIns()).slice(0, 1), '3', resolved));
+    expect([jobs.length, resolved]).toEqual([0, ['4']]);
+  });
+});
+
 describe('sliceJob', () => {
-  const msgs = [10, 20, 30, 40].map((n) => ({ value: Buffer.alloc(n) }));
+  const msgs = [10, 20, 30, 40];
   test('by messages, by bytes, by the job maximum', () => {
     expect(sliceJob(msgs, 0, { messages: 2, bytes: 1000 }, 1000)).toEqual({ n: 2, bytes: 30 });
     expect(sliceJob(msgs, 1, { messages: 9, bytes: 55 }, 1000)).toEqual({ n: 2, bytes: 50 });
     expect(sliceJob(msgs, 0, { messages: 9, bytes: 1000 }, 3)).toEqual({ n: 3, bytes: 60 });
     expect(sliceJob(msgs, 3, { messages: 9, bytes: 39 }, 1000)).toEqual({ n: 0, bytes: 0 });
-    expect(sliceJob([{ value: null }], 0, { messages: 1, bytes: 0 }, 1000)).toEqual({ n: 1, bytes: 0 });
+    expect(sliceJob([-1], 0, { messages: 1, bytes: 0 }, 1000)).toEqual({ n: 1, bytes: 0 });
   });
 });
