@@ -21,6 +21,8 @@
  * replacement goes into Node's module cache first; every module of ours that
  * loads kafkajs at run time imports this one before it.
  */
+import { replaceKafkajsModule } from './kafkajs-module';
+
 const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
 
 export interface FetchedRecord {
@@ -60,20 +62,5 @@ export function filterAborted<T extends FetchedRecord>({ messages, abortedTransa
 const FILTER_MODULE = 'kafkajs/src/consumer/filterAbortedMessages';
 const BATCH_MODULE = 'kafkajs/src/consumer/batch';
 
-/** True when kafkajs's batches use filterAborted (false if kafkajs was loaded before this module). */
-export let readCommittedFilterInstalled = false;
-
-function install(): void {
-  const filterPath = require.resolve(FILTER_MODULE);
-  const batchPath = require.resolve(BATCH_MODULE);
-  // Too late when the batch module is loaded already: it holds kafkajs's own filter.
-  if (require.cache[batchPath] && require.cache[filterPath]?.exports !== filterAborted) return;
-  // Loading it registers its cache entry; its exports are then replaced before anything binds them.
-  if (!require.cache[filterPath]) require(filterPath);
-  const entry = require.cache[filterPath];
-  if (!entry) return; // a module system without Node's cache (jest's registry): kafkajs keeps its own
-  entry.exports = filterAborted;
-  readCommittedFilterInstalled = true;
-}
-
-install();
+/** True when kafkajs's batches use filterAborted (false if kafkajs's batch module was loaded before this module). */
+export const readCommittedFilterInstalled = replaceKafkajsModule(FILTER_MODULE, () => filterAborted, BATCH_MODULE);

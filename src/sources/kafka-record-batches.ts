@@ -26,6 +26,7 @@
  * versions. The input accepts both shapes.
  */
 import './kafka-read-committed';
+import { replaceKafkajsModule } from './kafkajs-module';
 import { isMarkerRecords } from './undecodable-batch';
 
 /** The records of one v2 record batch, as fetched. */
@@ -239,18 +240,8 @@ export async function decodeFetchResponse(raw: Buffer) {
   return { throttleTime: 0, clientSideThrottleTime, errorCode, sessionId, responses };
 }
 
-/** True when kafkajs's Fetch v11 responses are decoded here. */
-export let wholeBatchDecoderInstalled = false;
-
-function install(): void {
-  const path = require.resolve(RESPONSE_MODULE);
-  // The fetch request module requires its response module on every request, so replacing the
-  // cached exports takes effect from the next fetch, whenever this runs.
-  if (!require.cache[path]) require(path);
-  const entry = require.cache[path];
-  if (!entry) return; // a module system without Node's cache (jest's registry): kafkajs decodes as before
-  entry.exports = { ...(entry.exports as object), decode: decodeFetchResponse };
-  wholeBatchDecoderInstalled = true;
-}
-
-install();
+/**
+ * True when kafkajs's Fetch v11 responses are decoded here. The fetch request module requires its
+ * response module on every request, so the replacement takes effect from the next fetch, whenever it is made.
+ */
+export const wholeBatchDecoderInstalled = replaceKafkajsModule(RESPONSE_MODULE, (original) => ({ ...original, decode: decodeFetchResponse }));

@@ -16,6 +16,7 @@
  * batch encoder reads of a record encoder (`buf` and `buffer`).
  */
 import './kafka-read-committed';
+import { replaceKafkajsModule } from './kafkajs-module';
 
 type Bytes = Buffer | string | number | null | undefined;
 
@@ -126,18 +127,5 @@ export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, 
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0';
 const PRODUCE_REQUEST_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request';
 
-/** True when kafkajs' produce requests encode their records here. */
-export let recordEncoderInstalled = false;
-
-function install(): void {
-  const path = require.resolve(RECORD_MODULE);
-  // The produce request module binds the encoder when it loads: too late once it has.
-  if (require.cache[require.resolve(PRODUCE_REQUEST_MODULE)] && require.cache[path]?.exports !== encodeRecord) return;
-  if (!require.cache[path]) require(path);
-  const entry = require.cache[path];
-  if (!entry) return; // a module system without Node's cache (jest's registry): kafkajs encodes as before
-  entry.exports = encodeRecord;
-  recordEncoderInstalled = true;
-}
-
-install();
+/** True when kafkajs' produce requests encode their records here (its produce request module binds the encoder when it loads). */
+export const recordEncoderInstalled = replaceKafkajsModule(RECORD_MODULE, () => encodeRecord, PRODUCE_REQUEST_MODULE);
