@@ -714,6 +714,8 @@ async function backlogMode(ctx: Ctx, n: number, size: number): Promise<void> {
   const groupOf = (k: KestrelChild) => /group_id: "([^"]+)"/.exec(readFileSync(k.configFile, 'utf8'))![1];
   // The consumer thread's own memory (prom-client's process metrics; workers' heaps are not in them).
   let main = { heap: 0, external: 0, heapMax: 0, externalMax: 0 };
+  // The workers' heaps (kestrel_worker_heap_bytes, summed): the first figure seen, the last, the largest.
+  const workers = { first: 0, last: 0, max: 0 };
   const r = await kestrel(ctx, f, GOAL_WORKERS, 1, T.alerts, T.dlq, async (k) => {
     const [res] = await ctx.admin.fetchOffsets({ groupId: groupOf(k), topics: [f.topic] });
     progress.push([Date.now(), (res?.partitions ?? []).reduce((x, p) => x + Math.max(0, Number(p.offset)), 0)]);
@@ -721,6 +723,8 @@ async function backlogMode(ctx: Ctx, n: number, size: number): Promise<void> {
     const heap = metricSum(m, 'kestrel_nodejs_heap_size_total_bytes');
     const external = metricSum(m, 'kestrel_nodejs_external_memory_bytes');
     if (heap > 0) main = { heap, external, heapMax: Math.max(main.heapMax, heap), externalMax: Math.max(main.externalMax, external) };
+    const wh = metricSum(m, 'kestrel_worker_heap_bytes');
+    if (wh > 0) Object.assign(workers, { first: workers.first || wh, last: wh, max: Math.max(workers.max, wh) });
   });
   out(`command: npm run bench:kafka -- --backlog ${n} --size ${size}`);
   out(`machine: ${cpus().length} cores, node ${process.version}, load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
@@ -741,7 +745,7 @@ async function backlogMode(ctx: Ctx, n: number, size: number): Promise<void> {
     marks.push(`${pct}% ${mb(v)}`);
   }
   out(`RSS (MB) when the committed offsets reached: ${marks.join(', ')}; peak ${mb(r.rss)} MB`);
-  out(`consumer thread: V8 heap ${mb(main.heap)} MB at the end (max ${mb(main.heapMax)}), external memory (buffers) ${mb(main.external)} MB (max ${mb(main.externalMax)}); the rest of the RSS is the workers' heaps, code and the allocator`);
+  out(`consumer thread: V8 heap ${mb(main.heap)} MB at the end (max ${mb(main.heapMax)}), external memory (buffers) ${mb(main.external)} MB (max ${mb(main.externalMax)}); workers' V8 heaps (all ${GOAL_WORKERS}) ${mb(workers.first)} MB at the first sample, ${mb(workers.last)} MB at the end (max ${mb(workers.max)}); the rest of the RSS is code, buffers in flight and the allocator`);
   const firstHalf = Math.max(...atMark.slice(0, Math.ceil(atMark.length / 2)));
   const secondHalf = Math.max(...atMark.slice(Math.ceil(atMark.length / 2)));
   const flat = secondHalf <= firstHalf * 1.1;

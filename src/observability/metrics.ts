@@ -53,6 +53,7 @@ export class Metrics {
   // workers and the process
   readonly queueDepth = this.g('kestrel_worker_queue_depth', 'Payloads in flight per rule worker (dispatched, not yet delivered)', ['worker']);
   readonly queueBytes = this.g('kestrel_worker_queue_bytes', 'Bytes in flight per rule worker', ['worker']);
+  readonly workerHeap = this.g('kestrel_worker_heap_bytes', "V8 heap of each rule worker (total size, as of its last job; the process's nodejs_* metrics cover only the main thread)", ['worker']);
   readonly healthy = this.g('kestrel_pipeline_healthy', '1 while the pipeline runs, 0 once it failed');
 
   constructor(defaults = true) {

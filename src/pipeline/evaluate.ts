@@ -53,11 +53,12 @@ export class Evaluator {
   /** `values` are the raw payloads, or already packed (pool.ts `Packed`). */
   run(worker: number, values: (Uint8Array | null)[] | Packed, spec: JobSpec): Promise<EvaluatedJob> {
     // Posted now (not after an await): the caller's payload references can be dropped at once.
-    return this.complete(this.pool.run(worker, values, spec.format, spec.source, spec.aksCategories), spec);
+    return this.complete(this.pool.run(worker, values, spec.format, spec.source, spec.aksCategories), spec, worker);
   }
 
-  private async complete(pending: ReturnType<WorkerPool['run']>, spec: JobSpec): Promise<EvaluatedJob> {
+  private async complete(pending: ReturnType<WorkerPool['run']>, spec: JobSpec, worker: number): Promise<EvaluatedJob> {
     const res = await pending;
+    this.metrics.workerHeap.set({ worker: String(worker) }, res.heap);
     this.metrics.evaluation.add(res.timing);
     this.metrics.events.inc({ input: spec.input }, res.events);
     for (const [rule, ns, n] of res.costs ?? []) {

@@ -77,6 +77,8 @@ export interface JobResult {
   timing: BucketCounts;
   /** Correlation rules and rollups: each event's share, in order (only when the ruleset has them). */
   steps?: EventStep[];
+  /** The worker's V8 heap after the job (total size, bytes). */
+  heap: number;
   /** Rule cost samples taken during this job: [rule, nanoseconds, samples] (one evaluation in costSampleEvery is timed). */
   costs?: [string, number, number][];
 }

@@ -5,6 +5,7 @@
  * dist/src/pipeline/worker.js.
  */
 import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodePayload } from '../decode/envelope';
 import { alertJson } from '../engine/alert';
@@ -86,7 +87,7 @@ if (!initial.ruleset) {
       }
       countInto(timing, EVALUATION_BUCKETS, (performance.now() - started) / 1e3);
     }
-    post({ type: 'result', id: job.id, alerts, rejects, events, timing, ...(rec ? { steps: rec.take() } : {}), ...(costs.size > 0 ? { costs: takeCosts() } : {}) }, [timing.buffer as ArrayBuffer]);
+    post({ type: 'result', id: job.id, alerts, rejects, events, timing, heap: getHeapStatistics().total_heap_size, ...(rec ? { steps: rec.take() } : {}), ...(costs.size > 0 ? { costs: takeCosts() } : {}) }, [timing.buffer as ArrayBuffer]);
   };
 
   port.on('message', (msg: ToWorker) => {

@@ -96,6 +96,10 @@ test('known events in → exactly the alerts of `kestrel run --json`, with key a
   const first = JSON.parse(expected[0]);
   expect(metric(m, 'kestrel_alerts_total', { rule: first.rule, priority: first.priority })).toBe(expected.filter((a) => JSON.parse(a).rule === first.rule).length);
   expect(metric(m, 'kestrel_evaluation_seconds_count')).toBe(45);
+  // Every worker that evaluated a job reports its V8 heap (a few MB to tens of MB); the other reports nothing yet.
+  const heaps = m.split('\n').filter((l) => l.startsWith('kestrel_worker_heap_bytes{')).map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+  expect(heaps.length >= 1 && heaps.length <= 2).toBe(true);
+  for (const h of heaps) expect(h > 1e6 && h < 512e6).toBe(true);
   expect(metric(m, 'kestrel_paused_partitions')).toBe(0);
   expect(metric(m, 'kestrel_breaker_state')).toBe(0);
 
