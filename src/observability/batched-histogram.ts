@@ -47,10 +47,6 @@ export class BatchedHistogram {
     for (let i = 0; i < counts.length; i++) this.totals[i] += counts[i];
   }
 
-  observe(value: number): void {
-    countInto(this.totals, this.buckets, value);
-  }
-
   reset(): void {
     this.totals = bucketCounts(this.buckets);
   }

@@ -11,7 +11,8 @@
  * each value by its start.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { frameRecords, wholeBatchOf } from '../sources/kafka-record-batches';
+import { wholeBatchOf } from '../sources/kafka-record-batches';
+import { frameRecords } from '../sources/record-framing';
 import { undecodableBatch, type UndecodableBatch } from '../sources/undecodable-batch';
 import type { Packed } from './pool';
 

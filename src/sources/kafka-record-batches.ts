@@ -17,7 +17,7 @@
  * `batchContext` (kafkajs' read_committed filter and control-record handling
  * work on them unchanged: a batch is all of one producer and one transaction),
  * and the batch's (decompressed) records under WHOLE_BATCH. The input frames
- * the records (`frameRecords`: offsets and value positions, no objects) and
+ * the records (record-framing.ts: offsets and value positions, no objects) and
  * hands the bytes to its workers.
  *
  * Everything else keeps kafkajs' own decoding: other topics (the correlation
@@ -27,14 +27,11 @@
  */
 import './kafka-read-committed';
 import { replaceKafkajsModule } from './kafkajs-module';
+import type { RecordsView } from './record-framing';
 import { isMarkerRecords } from './undecodable-batch';
 
-/** The records of one v2 record batch, as fetched. */
-export interface WholeBatch {
-  /** The batch's records, decompressed: `count` length-prefixed records. */
-  records: Buffer;
-  count: number;
-  baseOffset: number;
+/** The records of one v2 record batch, as fetched (decompressed); framed by record-framing.ts. */
+export interface WholeBatch extends RecordsView {
   /** base offset + last offset delta: the next batch starts after it, whatever compaction removed. */
   lastOffset: number;
 }
@@ -61,63 +58,6 @@ export function readWholeBatches(topics: readonly string[]): () => void {
       else readers.delete(t);
     }
   };
-}
-
-// ---- framing -------------------------------------------------------------
-
-let next = 0;
-
-/** Zigzag varint at `at` (Kafka's record fields); sets `next`. NaN when it runs past `end` or beyond 5 bytes. */
-function varint(b: Buffer, at: number, end: number): number {
-  let raw = 0;
-  for (let i = 0; i < 5; i++) {
-    if (at + i >= end) return NaN;
-    const byte = b[at + i];
-    raw |= (byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) === 0) {
-      next = at + i + 1;
-      return (raw >>> 1) ^ -(raw & 1);
-    }
-  }
-  return NaN;
-}
-
-/** Skips a varlong (the timestamp delta); sets `next`. False when it runs past `end`. */
-function skipVarlong(b: Buffer, at: number, end: number): boolean {
-  for (let i = 0; i < 10 && at + i < end; i++) {
-    if ((b[at + i] & 0x80) === 0) {
-      next = at + i + 1;
-      return true;
-    }
-  }
-  return false;
-}
-
-/**
- * Calls `visit(offset, start, length)` for each record of `batch` at or after
- * `from` (length -1: a null value), in order. Returns why the records cannot be
- * framed (the batch is then undecodable), or undefined.
- */
-export function frameRecords(batch: WholeBatch, from: number, visit: (offset: number, start: number, length: number) => void): string | undefined {
-  const b = batch.records;
-  let at = 0;
-  for (let i = 0; i < batch.count; i++) {
-    const size = varint(b, at, b.length);
-    const end = next + size;
-    if (!(size > 0) || end > b.length) return `the batch holds ${i} of its ${batch.count} records`;
-    // attributes (1 byte), timestamp delta
-    if (!skipVarlong(b, next + 1, end)) return `record ${i} of the batch is malformed`;
-    const delta = varint(b, next, end);
-    const keyLength = varint(b, next, end);
-    if (Number.isNaN(delta) || Number.isNaN(keyLength) || keyLength < -1) return `record ${i} of the batch is malformed`;
-    const valueLength = varint(b, next + Math.max(0, keyLength), end);
-    const start = next;
-    if (Number.isNaN(valueLength) || valueLength < -1 || start + Math.max(0, valueLength) > end) return `record ${i} of the batch is malformed`;
-    const offset = batch.baseOffset + delta;
-    if (offset >= from) visit(offset, start, valueLength);
-    at = end;
-  }
-  return undefined;
 }
 
 // ---- the Fetch v11 response ----------------------------------------------

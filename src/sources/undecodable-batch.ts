@@ -19,6 +19,7 @@
  * does not check out, the error is rethrown as before rather than guessed at.
  */
 import { randomBytes } from 'node:crypto';
+import { framingProblem } from './record-framing';
 
 /** What kafkajs expects of a codec: `compress` gets the record encoder, `decompress` the batch bytes. */
 export interface Codec {
@@ -67,29 +68,6 @@ export function batchHeaderBefore(payload: Buffer, codecId: number): BatchHeader
   const lastOffsetDelta = h.readInt32BE(23);
   if (count <= 0 || lastOffsetDelta < 0) return undefined;
   return { baseOffset: h.readBigInt64BE(0), lastOffsetDelta, count };
-}
-
-/** Zigzag varint reader (Kafka record framing); undefined past the end or beyond 5 bytes. */
-function readVarInt(b: Buffer, at: number): [value: number, next: number] | undefined {
-  let raw = 0;
-  for (let i = 0; i < 5; i++) {
-    if (at + i >= b.length) return undefined;
-    const byte = b[at + i];
-    raw |= (byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) === 0) return [(raw >>> 1) ^ -(raw & 1), at + i + 1];
-  }
-  return undefined;
-}
-
-/** Why `records` does not frame `count` length-prefixed records (kafkajs would throw decoding it), or undefined. */
-export function framingProblem(records: Buffer, count: number): string | undefined {
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const v = readVarInt(records, at);
-    if (!v || v[0] < 0 || v[1] + v[0] > records.length) return `decompressed bytes hold ${i} of the batch's ${count} records`;
-    at = v[1] + v[0];
-  }
-  return undefined;
 }
 
 function varInt(n: number): Buffer {

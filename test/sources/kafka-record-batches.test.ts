@@ -6,7 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { decodeFetchResponse, frameRecords, readWholeBatches, wholeBatchOf, type WholeBatch } from '../../src/sources/kafka-record-batches';
+import { decodeFetchResponse, readWholeBatches, wholeBatchOf, type WholeBatch } from '../../src/sources/kafka-record-batches';
+import { frameRecords } from '../../src/sources/record-framing';
 import { FetchedRecords } from '../../src/pipeline/fetched';
 
 import { batch, GZIP, kafkajsV11, response, type Msg } from '../support/kafka-batches';

@@ -7,7 +7,8 @@
  */
 import { CompressionTypes } from 'kafkajs';
 import { registerCodecs } from '../../src/sources/kafka-codecs';
-import { framingProblem, guardedCodec, undecodableBatch } from '../../src/sources/undecodable-batch';
+import { guardedCodec, undecodableBatch } from '../../src/sources/undecodable-batch';
+import { framingProblem } from '../../src/sources/record-framing';
 
 // kafkajs internals (CommonJS, untyped): the encoder its producer uses and the decoder its consumer uses.
 /* eslint-disable @typescript-eslint/no-var-requires */
