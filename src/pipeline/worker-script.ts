@@ -25,8 +25,10 @@ require.extensions['.ts'] = (module, file) => {
   let out;
   try { out = fs.readFileSync(key, 'utf8'); } catch {
     out = ts.transpileModule(src, { fileName: file, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, resolveJsonModule: true } }).outputText;
-    fs.writeFileSync(key + '.' + process.pid, out);
-    fs.renameSync(key + '.' + process.pid, key);
+    // Worker threads share process.pid: the temporary name needs the thread and a random part too.
+    const tmp = key + '.' + process.pid + '.' + require('node:worker_threads').threadId + '.' + crypto.randomBytes(4).toString('hex');
+    fs.writeFileSync(tmp, out);
+    fs.renameSync(tmp, key);
   }
   module._compile(out, file);
 };
