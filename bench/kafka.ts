@@ -1,7 +1,8 @@
 /**
  * Kafka benchmark: against one broker, for each event size (~2 KB and ~1 KB),
  * fill a topic and compare (a) raw kafkajs consumption + JSON.parse of every
- * message with (b) `kestrel start` (child process: one kafka input, the whole
+ * message (in this process, warm; and (a') the same in a fresh child process,
+ * JIT warm-up included, as Kestrel's) with (b) `kestrel start` (child process: one kafka input, the whole
  * upstream k8s_audit ruleset, alerts to a kafka output topic, dead letters,
  * kestrel's defaults otherwise); on the first size also the scaling
  * (1, 2, 4 workers; 1 vs 2 consumer processes of one worker in the same group);
@@ -53,6 +54,7 @@ import { loadRuleset } from '../src/engine/load';
 import { decodeDocument } from '../src/decode/events';
 import { decodePayload } from '../src/decode/envelope';
 import { generateLines } from './generator';
+import { consumeRaw, readBytes, type RawRun } from './raw-consumer';
 
 const { values } = parseArgs({
   options: {
@@ -229,15 +231,6 @@ function threadSplit(pid: number, before: Map<number, [string, number]>, after: 
   const rest = others.slice(top).reduce((n, t) => n + t.s, 0);
   const restTop = others.slice(top, top + 4).map((t) => t.s.toFixed(2)).join(' + ');
   return `main thread ${main.toFixed(1)} s, busiest ${top} other thread(s) ${busiest.map((t) => `${t.s.toFixed(1)} s (${t.name})`).join(' + ')}, rest (GC, libuv, V8 helpers) ${rest.toFixed(1)} s (${restTop} ...)`;
-}
-
-/** Bytes a process read with read(2)-family calls (sockets included): what it fetched from Kafka, mostly. */
-function readBytes(pid: number | 'self'): number {
-  try {
-    return Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
-  } catch {
-    return NaN;
-  }
 }
 
 /** A `kestrel consume` child; resolves the log times of "consuming" and "joined consumer group". */
@@ -498,53 +491,33 @@ interface RawResult {
   read: number;
 }
 
-/** (a) kafkajs eachBatch + JSON.parse of every message, in this process; timed from the group join. */
+function rawResult(r: RawRun, events: number, brokerCpu: number): RawResult {
+  const seconds = (r.tEnd - r.joinedAt) / 1000;
+  const steady = { rate: (events - r.quarter.n) / ((r.tEnd - r.quarter.at) / 1000), cpuUs: (1e6 * (r.cpuS - r.quarter.cpuS)) / (events - r.quarter.n) };
+  return { rate: events / seconds, seconds, steady, cpu: r.cpuS, brokerCpu, read: r.read };
+}
+
+/** (a) kafkajs eachBatch + JSON.parse of every message (bench/raw-consumer.ts), in this process; timed from the group join. */
 async function raw(ctx: Ctx, f: Filled, label: string): Promise<RawResult> {
-  const groupId = `bench-kafka-${ctx.run}-raw-${f.size}-${label}`;
-  const consumer = ctx.kafka.consumer({ groupId, allowAutoTopicCreation: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic: f.topic, fromBeginning: true });
-  let n = 0;
-  let verbs = 0;
-  let joinedAt = 0;
-  let cpu0 = process.cpuUsage();
-  let read0 = readBytes('self');
-  let broker0 = ctx.b.pid ? cpuSeconds(ctx.b.pid) : NaN;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    if (joinedAt) return;
-    joinedAt = Date.now();
-    cpu0 = process.cpuUsage();
-    read0 = readBytes('self');
-    broker0 = ctx.b.pid ? cpuSeconds(ctx.b.pid) : NaN;
+  let broker0 = NaN;
+  const r = await consumeRaw(ctx.kafka, f.topic, f.events, `bench-kafka-${ctx.run}-raw-${f.size}-${label}`, () => (broker0 = ctx.b.pid ? cpuSeconds(ctx.b.pid) : NaN));
+  return rawResult(r, f.events, ctx.b.pid ? cpuSeconds(ctx.b.pid) - broker0 : NaN);
+}
+
+/** (a') the same consumer in a fresh child process, as Kestrel runs: its JIT warm-up included. */
+async function rawProcess(ctx: Ctx, f: Filled, label: string): Promise<RawResult> {
+  const child = spawn(process.execPath, [join(__dirname, 'raw-consumer.js'), ctx.b.brokers, f.topic, String(f.events), `bench-kafka-${ctx.run}-rawp-${f.size}-${label}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let broker0 = NaN;
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    if (Number.isNaN(broker0) && stderr.includes('joined\n')) broker0 = ctx.b.pid ? cpuSeconds(ctx.b.pid) : NaN;
   });
-  let done: () => void = () => {};
-  const finished = new Promise<void>((r) => (done = r));
-  let tEnd = 0;
-  let quarter: { at: number; n: number; cpu: NodeJS.CpuUsage } | undefined;
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) {
-        if ((JSON.parse(m.value!.toString('utf8')) as { verb?: string }).verb) verbs++;
-        n++;
-      }
-      if (!quarter && n >= f.events / 4) quarter = { at: Date.now(), n, cpu: process.cpuUsage() };
-      if (n >= f.events && !tEnd) {
-        tEnd = Date.now();
-        done();
-      }
-    },
-  });
-  await Promise.race([finished, sleep(300_000).then(() => Promise.reject(new Error(`raw consumer stuck at ${n}/${f.events}`)))]);
-  const cpu = process.cpuUsage(cpu0);
-  const read = readBytes('self') - read0;
-  const brokerCpu = ctx.b.pid ? cpuSeconds(ctx.b.pid) - broker0 : NaN;
-  await consumer.disconnect();
-  if (verbs !== f.events) throw new Error(`raw consumer parsed ${verbs} events with a verb of ${f.events}`);
-  const seconds = (tEnd - joinedAt) / 1000;
-  const q = quarter!;
-  const qCpu = process.cpuUsage(q.cpu);
-  const steady = { rate: (f.events - q.n) / ((tEnd - q.at) / 1000), cpuUs: (qCpu.user + qCpu.system) / (f.events - q.n) };
-  return { rate: f.events / seconds, seconds, steady, cpu: (cpu.user + cpu.system) / 1e6, brokerCpu, read };
+  const code = await new Promise<number | null>((res) => child.once('exit', res));
+  if (code !== 0) throw new Error(`the bare consumer process exited with ${code}: ${stderr.trim()}`);
+  return rawResult(JSON.parse(stdout) as RawRun, f.events, ctx.b.pid ? cpuSeconds(ctx.b.pid) - broker0 : NaN);
 }
 
 interface KestrelResult {
@@ -788,6 +761,8 @@ async function main(): Promise<void> {
       f: Filled;
       ref: ReturnType<typeof reference>;
       raws: RawResult[];
+      /** (a') the bare consumer in a fresh process. */
+      fresh: RawResult[];
       cases: KestrelResult[];
     }
     const sizes: SizeRun[] = [];
@@ -796,12 +771,15 @@ async function main(): Promise<void> {
       const f = await fill(ctx, T.input(size), size, sizedLines(size, EVENTS, SEED));
       const ref = reference(Math.min(EVENTS, 20_000), size);
       const raws: RawResult[] = [];
+      const fresh: RawResult[] = [];
       const cases: KestrelResult[] = [];
       // Scaling on the first size; the goal's worker count on the others.
       const plan: [number, number][] = si === 0 ? [...WORKERS.map((w): [number, number] => [w, 1]), ...(PROCESSES > 1 ? [[1, PROCESSES] as [number, number]] : [])] : [[GOAL_WORKERS, 1]];
       for (let rep = 0; rep < REPEAT; rep++) {
         note(`${sizeName(size)}: (a) raw kafkajs + JSON.parse ...`);
         raws.push(await raw(ctx, f, `${rep}a`));
+        note(`${sizeName(size)}: (a') the same in a fresh process ...`);
+        fresh.push(await rawProcess(ctx, f, `${rep}`));
         for (const [w, p] of plan) {
           note(`${sizeName(size)}: (b) kestrel, ${p} process(es) x ${w} worker(s) ...`);
           const r = await kestrel(ctx, f, w, p, T.alerts, T.dlq);
@@ -812,7 +790,7 @@ async function main(): Promise<void> {
         note(`${sizeName(size)}: (a) again, after (b) (the drift of a shared machine) ...`);
         raws.push(await raw(ctx, f, `${rep}b`));
       }
-      sizes.push({ f, ref, raws, cases });
+      sizes.push({ f, ref, raws, fresh, cases });
     }
 
     /* ---------------- end-to-end latency at a fixed rate */
@@ -825,7 +803,7 @@ async function main(): Promise<void> {
     out(`broker: ${b.brokers} (${b.origin})`);
     out(`machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average at the end: ${load} (shared machine: best of ${REPEAT} per case, raw best of ${2 * REPEAT})`);
     out(`rules: ${RULES.map((r) => r.replace(resolve(ROOT, '..') + '/', '../')).join(', ')}`);
-    for (const { f, ref, raws, cases } of sizes) {
+    for (const { f, ref, raws, fresh, cases } of sizes) {
       const bestRaw = raws.reduce((x, y) => (y.rate > x.rate ? y : x));
       out('');
       out(`${sizeName(f.size)}: topic ${f.topic}, ${PARTITIONS} partitions, ${fmt(f.events)} events (seed ${SEED}), ${mb(f.bytes)} MB, ${(f.bytes / f.events / 1024).toFixed(2)} KiB average, compression none; filled in ${f.seconds.toFixed(1)} s`);
@@ -837,9 +815,10 @@ async function main(): Promise<void> {
       const row = (name: string, rate: number, seconds: number, cpu: number, events: number, steady: Steady, extra: string) =>
         out(`  ${name.padEnd(36)} ${fmt(rate).padStart(9)} ${mb((rate * f.bytes) / f.events).padStart(7)} ${seconds.toFixed(2).padStart(8)} ${(rate / bestRaw.rate).toFixed(2).padStart(6)} ${(cpu / seconds).toFixed(2).padStart(6)} ${us(cpu, events).toFixed(1).padStart(13)} | ${fmt(steady.rate).padStart(18)} ${steady.cpuUs.toFixed(1).padStart(13)} | ${extra}`);
       raws.forEach((r, i) => row(`(a) kafkajs + JSON.parse, run ${i + 1}${r === bestRaw ? ' best' : ''}`, r.rate, r.seconds, r.cpu, f.events, r.steady, ''));
+      fresh.forEach((r, i) => row(`(a') the same, fresh process, run ${i + 1}`, r.rate, r.seconds, r.cpu, f.events, r.steady, ''));
       for (const c of cases) row(`(b) kestrel, ${c.label}`, c.rate, c.seconds, c.cpu, c.events, c.steady, `${`${mb(c.rss)} MB`.padStart(8)} ${fmt(c.alerts).padStart(8)}`);
       out('  last 3/4: from the moment a quarter of the events was done (committed, for kestrel) to the end: warm-up (JIT, first fetches) left out');
-      out(`  CPU: (a) this process, (b) every kestrel process, all threads; broker JVM CPU s over the same interval: ${raws.map((r) => r.brokerCpu.toFixed(1)).join(', ')} (a); ${cases.map((c) => c.brokerCpu.toFixed(1)).join(', ')} (b)`);
+      out(`  CPU: (a) this process, (a') the child, (b) every kestrel process, all threads; broker JVM CPU s over the same interval: ${raws.map((r) => r.brokerCpu.toFixed(1)).join(', ')} (a); ${fresh.map((r) => r.brokerCpu.toFixed(1)).join(', ')} (a'); ${cases.map((c) => c.brokerCpu.toFixed(1)).join(', ')} (b)`);
       out(`  bytes read per byte of the topic (rchar; re-fetching shows as > 1): (a) ${raws.map((r) => (r.read / f.bytes).toFixed(2)).join(', ')}; (b) ${cases.map((c) => (c.read / ((f.bytes * c.events) / f.events)).toFixed(2)).join(', ')}`);
       for (const c of cases) {
         out(`  (b) ${c.label}: worker evaluation wall time ${c.evalS.toFixed(1)} s (${((100 * c.evalS) / (c.seconds * c.workers * c.processes)).toFixed(0)}% of workers x wall); commits ${fmt(c.commits)}; paused partitions ${c.paused}; dead letters ${c.dlq}`);
@@ -858,8 +837,10 @@ async function main(): Promise<void> {
     /* ---------------- summary: one line per goal */
     out('');
     const goalRss: number[] = [];
-    for (const { f, raws, cases } of sizes) {
+    for (const { f, raws, fresh, cases } of sizes) {
       const bestRaw = raws.reduce((x, y) => (y.rate > x.rate ? y : x));
+      const bestFresh = fresh.reduce((x, y) => (y.rate > x.rate ? y : x));
+      const freshCpu = Math.min(...fresh.map((r) => us(r.cpu, f.events)));
       const rawCpu = Math.min(...raws.map((r) => us(r.cpu, f.events)));
       const rawSteadyCpu = Math.min(...raws.map((r) => r.steady.cpuUs));
       const rawSteadyRate = Math.max(...raws.map((r) => r.steady.rate));
@@ -869,7 +850,8 @@ async function main(): Promise<void> {
       const ratio = k.rate / bestRaw.rate;
       const cpuRatio = us(k.cpu, k.events) / rawCpu;
       out(`summary ${sizeName(f.size)} (${(f.bytes / f.events / 1024).toFixed(2)} KiB): kestrel ${GOAL_WORKERS} workers ${fmt(k.rate)} events/s vs raw kafkajs + JSON.parse ${fmt(bestRaw.rate)} = ${ratio.toFixed(2)} (goal >= 0.9: ${goal(ratio >= 0.9)}; last 3/4 ${fmt(k.steady.rate)} vs ${fmt(rawSteadyRate)} = ${(k.steady.rate / rawSteadyRate).toFixed(2)}); ` +
-        `CPU ${us(k.cpu, k.events).toFixed(1)} us/event vs ${rawCpu.toFixed(1)} = ${cpuRatio.toFixed(2)}x (goal <= 1.5x: ${goal(cpuRatio <= 1.5)}; last 3/4 ${k.steady.cpuUs.toFixed(1)} vs ${rawSteadyCpu.toFixed(1)} = ${(k.steady.cpuUs / rawSteadyCpu).toFixed(2)}x); peak RSS ${mb(k.rss)} MB (goal <= 256 MB: ${goal(k.rss <= 256e6)})`);
+        `CPU ${us(k.cpu, k.events).toFixed(1)} us/event vs ${rawCpu.toFixed(1)} = ${cpuRatio.toFixed(2)}x (goal <= 1.5x: ${goal(cpuRatio <= 1.5)}; last 3/4 ${k.steady.cpuUs.toFixed(1)} vs ${rawSteadyCpu.toFixed(1)} = ${(k.steady.cpuUs / rawSteadyCpu).toFixed(2)}x); peak RSS ${mb(k.rss)} MB (goal <= 256 MB: ${goal(k.rss <= 256e6)}); ` +
+        `against the bare consumer in a fresh process (JIT warm-up on both sides): ${fmt(bestFresh.rate)} events/s = ${(k.rate / bestFresh.rate).toFixed(2)}, CPU ${freshCpu.toFixed(1)} us/event = ${(us(k.cpu, k.events) / freshCpu).toFixed(2)}x`);
     }
     if (latency) {
       const { lat } = latency;
