@@ -39,7 +39,7 @@ export class FetchedRecords {
       const whole = wholeBatchOf(m);
       if (whole) {
         const first = f.length;
-        const problem = frameRecords(whole, fetchedOffset, (offset, start, length) => f.add(offset, offset, whole.records, start, length));
+        const problem = frameRecords(whole, fetchedOffset, (offset, start, length) => f.add(offset, whole.records, start, length));
         if (problem) {
           f.truncate(first);
           f.held = { reason: problem, firstOffset: String(whole.baseOffset), lastOffset: String(whole.lastOffset) };
@@ -55,14 +55,15 @@ export class FetchedRecords {
         break;
       }
       const offset = Number(m.offset);
-      f.add(offset, offset, m.value, 0, m.value ? m.value.length : -1);
+      f.add(offset, m.value, 0, m.value ? m.value.length : -1);
     }
     return f;
   }
 
-  private add(offset: number, end: number, source: Uint8Array | null, start: number, length: number): void {
+  /** A record; its end is its own offset until the batch it closes says otherwise (from()). */
+  private add(offset: number, source: Uint8Array | null, start: number, length: number): void {
     this.offsets.push(offset);
-    this.ends.push(end);
+    this.ends.push(offset);
     this.sources.push(source);
     this.starts.push(start);
     this.lengths.push(length);
