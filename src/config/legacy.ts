@@ -18,7 +18,7 @@ import {
   metricsOf, outputOf, pathIn, throttleOf, watchOf, webhookLimits, webhookPaths, webhookTls, webhookTokens, type ReadContext,
 } from './sections';
 import type { EventSource, KafkaInputConfig, OutputConfig, ServiceConfig, WebhookInputConfig } from './types';
-import { DEFAULT_MAX_IN_FLIGHT_MESSAGES } from './types';
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_IN_FLIGHT_MESSAGES } from './types';
 import { envList, readSecretFile, webhookPath, type Env } from './values';
 
 export const REFERENCE = 'deploy/kestrel.reference.yaml';
@@ -137,7 +137,7 @@ export function legacyConsumeConfig(doc: unknown, baseDir: string, env: Env = pr
     minPriority: r.priority('min_priority', 'Debug'),
     workers: w.int('count', defaultWorkers(), 1, 256),
     maxInFlightMessages: w.int('max_in_flight_messages', DEFAULT_MAX_IN_FLIGHT_MESSAGES, 1),
-    maxInFlightBytes: w.int('max_in_flight_bytes', 64 << 20, 1024),
+    maxInFlightBytes: w.int('max_in_flight_bytes', DEFAULT_MAX_IN_FLIGHT_BYTES, 1024),
     maxEventBytes: i.int('max_message_bytes', 1 << 20, 1),
   };
   const rules = { paths: r.stringList('paths', undefined, 'must be a non-empty list of rule files or folders').map((p) => pathIn(ctx, p)) };
@@ -274,7 +274,7 @@ export function translateServeConfig(doc: unknown, baseDir: string, defaultRules
       minPriority: top.priority('min_priority', 'Debug'),
       workers: 1,
       maxInFlightMessages: DEFAULT_MAX_IN_FLIGHT_MESSAGES,
-      maxInFlightBytes: 64 << 20,
+      maxInFlightBytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
       // The body limit bounds a batch; each event keeps the per-event limit of every input.
       maxEventBytes: DEFAULT_MAX_EVENT_BYTES,
     },

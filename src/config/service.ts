@@ -11,7 +11,7 @@ import {
   kafkaInput, logLevelOf, metricsOf, outputOf, pathIn, throttleOf, watchOf, webhookInput, type ReadContext,
 } from './sections';
 import type { InputConfig, OutputConfig, ServiceConfig } from './types';
-import { DEFAULT_MAX_IN_FLIGHT_MESSAGES } from './types';
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_IN_FLIGHT_MESSAGES } from './types';
 
 /** Top-level keys of the service layout. */
 export const SERVICE_KEYS = ['inputs', 'kafka', 'rules', 'engine', 'shaping', 'outputs', 'dead_letters', 'delivery', 'metrics', 'log', 'hostname', 'shutdown_timeout_ms', 'correlation'];
@@ -86,7 +86,7 @@ export function serviceConfigFrom(doc: unknown, ctx: ReadContext, defaults: Serv
     minPriority: e.priority('min_priority', 'Debug'),
     workers: e.int('workers', defaultWorkers(), 1, 256),
     maxInFlightMessages: e.int('max_in_flight_messages', DEFAULT_MAX_IN_FLIGHT_MESSAGES, 1),
-    maxInFlightBytes: e.int('max_in_flight_bytes', 64 << 20, 1024),
+    maxInFlightBytes: e.int('max_in_flight_bytes', DEFAULT_MAX_IN_FLIGHT_BYTES, 1024),
     maxEventBytes: e.int('max_event_bytes', 1 << 20, 1),
   };
   e.done();

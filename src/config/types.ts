@@ -63,6 +63,14 @@ export const KAFKA_FETCH_DEFAULTS: KafkaFetchConfig = { maxBytesPerPartition: 1 
  */
 export const DEFAULT_MAX_IN_FLIGHT_MESSAGES = 4000;
 
+/**
+ * Bytes (message values) a worker holds from fetch until their alerts are delivered. 4 MiB is
+ * what 4,000 ~1 KB messages take, two ~1 MiB fetches a worker: enough to keep it fed whatever
+ * the message size. With ~2 KB messages it holds 2,000 instead of 4,000, for the same
+ * events/s and 10-18 MB less peak RSS in bench:kafka (64 MiB before: never the bound).
+ */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 4 << 20;
+
 export interface WebhookPathConfig {
   path: string;
   source: EventSource;

@@ -151,7 +151,7 @@ describe('serve-era files', () => {
         },
       ],
       rules: { paths: ['/etc/kestrel/rules'], watch: { debounceMs: 500 } },
-      engine: { ruleMatching: 'first', minPriority: 'Debug', workers: 1, maxInFlightMessages: 4000, maxInFlightBytes: 67108864, maxEventBytes: 16777216 },
+      engine: { ruleMatching: 'first', minPriority: 'Debug', workers: 1, maxInFlightMessages: 4000, maxInFlightBytes: 4194304, maxEventBytes: 16777216 },
       shaping: { fields: { environment: 'production' }, throttle: { windowMs: 60000, key: 'rule_output', rules: ['Disallowed K8s User'], maxKeys: 10000 } },
       outputs: [
         { type: 'stdout', name: 'stdout', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Notice', breaker: CONSUME_BREAKER },

@@ -38,7 +38,7 @@ describe('servePreset', () => {
     expect(serve()).toEqual<ServiceConfig>({
       inputs: [{ type: 'webhook', name: 'webhook', host: '0.0.0.0', port: 9765, paths: [{ path: '/k8s-audit', source: 'k8s_audit', fields: {} }], tokens: [], ...SERVE_LIMITS }],
       rules: { paths: [RULES] },
-      engine: { ruleMatching: 'first', minPriority: 'Debug', workers: 1, maxInFlightMessages: 4000, maxInFlightBytes: 67108864, maxEventBytes: 16777216 },
+      engine: { ruleMatching: 'first', minPriority: 'Debug', workers: 1, maxInFlightMessages: 4000, maxInFlightBytes: 4194304, maxEventBytes: 16777216 },
       shaping: { fields: {} },
       outputs: [{ type: 'stdout', name: 'stdout', format: 'text', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER }],
       delivery: { guarantee: 'at_least_once', commitIntervalMs: 200, transactionalId: 'kestrel-kestrel' },

@@ -43,7 +43,7 @@ describe('service layout: defaults and values', () => {
       inputs: [{ type: 'kafka', name: 'kafka', topics: ['audit'], groupId: 'kestrel', fromBeginning: true, sessionTimeoutMs: 30000, format: 'auto', source: 'k8s_audit', fields: {} }],
       kafka: { brokers: ['k1:9092'], clientId: 'kestrel', connectionTimeoutMs: 10000 },
       rules: { paths: ['/etc/kestrel/rules'] },
-      engine: { ruleMatching: 'first', minPriority: 'Debug', workers: Math.max(1, cpus().length), maxInFlightMessages: 4000, maxInFlightBytes: 67108864, maxEventBytes: 1048576 },
+      engine: { ruleMatching: 'first', minPriority: 'Debug', workers: Math.max(1, cpus().length), maxInFlightMessages: 4000, maxInFlightBytes: 4194304, maxEventBytes: 1048576 },
       shaping: { fields: {} },
       outputs: [{ type: 'kafka', name: 'kafka', format: 'json', includeEvent: 'none', includeEventMaxBytes: 65536, minPriority: 'Debug', breaker: CONSUME_BREAKER, topic: 'alerts', key: 'rule' }],
       delivery: { guarantee: 'at_least_once', commitIntervalMs: 200, transactionalId: 'kestrel-kestrel' },
