@@ -3,10 +3,11 @@
  * brokers, TLS, SASL, and kafkajs's own log lines routed through pino.
  */
 import { readFileSync } from 'node:fs';
-// Before kafkajs loads: its read_committed filter, its produce record encoder and (for the
-// Kafka inputs' topics) its Fetch response decoder are replaced (see each module).
+// Before kafkajs loads: its read_committed filter, its produce record encoder and batch
+// checksum and (for the Kafka inputs' topics) its Fetch response decoder are replaced (see each module).
 import './kafka-read-committed';
 import './kafka-record-encoder';
+import './kafka-crc32c';
 import './kafka-record-batches';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
