@@ -12,7 +12,8 @@
  *   npm run bench:kafka -- [--events N] [--partitions P] [--seed S] [--sizes 2,1]
  *                          [--workers 1,2,4] [--processes 2|0] [--repeat R]
  *                          [--rate R] [--latency-seconds T] [--rules FILE]...
- *                          [--max-in-flight-messages N] [--fetch-max-bytes-per-partition N]
+ *                          [--max-in-flight-messages N] [--max-in-flight-bytes N]
+ *                          [--fetch-max-bytes-per-partition N]
  *                          [--cpu-prof DIR] [--kestrel-node-options=OPTS]
  *   npm run bench:kafka -- --backlog 1000000 [--size 2]   (RSS under a backlog, alone)
  *
@@ -56,31 +57,54 @@ import { decodePayload } from '../src/decode/envelope';
 import { generateLines } from './generator';
 import { consumeRaw, readBytes, type RawRun } from './raw-consumer';
 
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string', default: '200000' },
-    partitions: { type: 'string', default: '4' },
-    seed: { type: 'string', default: '1' },
-    sizes: { type: 'string', default: '2,1' },
-    rate: { type: 'string', default: '2000' },
-    'latency-seconds': { type: 'string', default: '15' },
-    workers: { type: 'string', default: '1,2,4' },
-    processes: { type: 'string', default: '2' },
-    repeat: { type: 'string', default: '1' },
-    rules: { type: 'string', multiple: true },
-    'max-in-flight-messages': { type: 'string' },
-    /** engine.max_in_flight_bytes of the kestrel children (default: kestrel's). */
-    'max-in-flight-bytes': { type: 'string' },
-    /** inputs[].fetch.max_bytes_per_partition of the kestrel children (default: kestrel's). */
-    'fetch-max-bytes-per-partition': { type: 'string' },
-    /** Write V8 CPU profiles of the kestrel children (main thread and workers) into DIR. */
-    'cpu-prof': { type: 'string' },
-    /** Extra node/V8 options for the kestrel children (space separated), for experiments. */
-    'kestrel-node-options': { type: 'string' },
-    backlog: { type: 'string' },
-    size: { type: 'string', default: '2' },
-  },
-});
+const USAGE = `usage: npm run bench:kafka -- [--events N] [--partitions P] [--seed S] [--sizes 2,1]
+                              [--workers 1,2,4] [--processes 2|0] [--repeat R]
+                              [--rate R] [--latency-seconds T] [--rules FILE]...
+                              [--max-in-flight-messages N] [--max-in-flight-bytes N]
+                              [--fetch-max-bytes-per-partition N]
+                              [--cpu-prof DIR] [--kestrel-node-options=OPTS]
+       npm run bench:kafka -- --backlog N [--size 2|1]
+(what each measures: the comment at the top of bench/kafka.ts)`;
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  events: { type: 'string', default: '200000' },
+  partitions: { type: 'string', default: '4' },
+  seed: { type: 'string', default: '1' },
+  sizes: { type: 'string', default: '2,1' },
+  rate: { type: 'string', default: '2000' },
+  'latency-seconds': { type: 'string', default: '15' },
+  workers: { type: 'string', default: '1,2,4' },
+  processes: { type: 'string', default: '2' },
+  repeat: { type: 'string', default: '1' },
+  rules: { type: 'string', multiple: true },
+  'max-in-flight-messages': { type: 'string' },
+  /** engine.max_in_flight_bytes of the kestrel children (default: kestrel's). */
+  'max-in-flight-bytes': { type: 'string' },
+  /** inputs[].fetch.max_bytes_per_partition of the kestrel children (default: kestrel's). */
+  'fetch-max-bytes-per-partition': { type: 'string' },
+  /** Write V8 CPU profiles of the kestrel children (main thread and workers) into DIR. */
+  'cpu-prof': { type: 'string' },
+  /** Extra node/V8 options for the kestrel children (space separated), for experiments. */
+  'kestrel-node-options': { type: 'string' },
+  backlog: { type: 'string' },
+  size: { type: 'string', default: '2' },
+} as const;
+
+function options() {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (e) {
+    process.stderr.write(`bench:kafka: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+const { values } = options();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const EVENTS = Number(values.events);
 const PARTITIONS = Number(values.partitions);
 const SEED = Number(values.seed);
