@@ -12,14 +12,29 @@ import { loadRuleset } from '../src/engine/load';
 import { formatDiagnostic } from '../src/language/diagnostics';
 import { generate } from './generator';
 
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string', default: '50000' },
-    rounds: { type: 'string', default: '5' },
-    seed: { type: 'string', default: '1' },
-    rules: { type: 'string', multiple: true },
-  },
-});
+const USAGE = 'usage: npm run bench:engine -- [--events N] [--rounds R] [--seed S] [--rules FILE]...';
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  events: { type: 'string', default: '50000' },
+  rounds: { type: 'string', default: '5' },
+  seed: { type: 'string', default: '1' },
+  rules: { type: 'string', multiple: true },
+} as const;
+
+function options() {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (e) {
+    process.stderr.write(`bench:engine: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+const { values } = options();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const count = Number(values.events);
 const rounds = Number(values.rounds);
 const rules = values.rules ?? [resolve(__dirname, '../../../shared/conformance/upstream-latest/k8s_audit_rules.yaml')];

@@ -11,7 +11,7 @@
  * LABEL=FILE,FILE averages several profiles of the same run into one column
  * (profiles taken on a busy machine vary from run to run).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 interface ProfileNode {
@@ -79,8 +79,20 @@ function averaged(files: string[]): Map<Stage, number> {
   return sum;
 }
 
+const USAGE = 'usage: node dist/bench/profile-stages.js FILE.cpuprofile... | LABEL=FILE,FILE,...  (profiles from npm run bench:run -- --cpu-prof DIR)';
+
 if (require.main === module) {
-  const columns = process.argv.slice(2).map((arg) => {
+  const args = process.argv.slice(2);
+  if (args.length === 0 || args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(args.length === 0 ? 2 : 0);
+  }
+  const missing = args.flatMap((arg) => (arg.includes('=') ? arg.slice(arg.indexOf('=') + 1).split(',') : [arg])).filter((f) => !existsSync(f));
+  if (missing.length > 0) {
+    process.stderr.write(`profile-stages: no such file: ${missing.join(', ')}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const columns = args.map((arg) => {
     const eq = arg.indexOf('=');
     return eq > 0 ? { label: arg.slice(0, eq), files: arg.slice(eq + 1).split(',') } : { label: basename(arg, '.cpuprofile'), files: [arg] };
   });

@@ -122,21 +122,39 @@ function time(fn: () => void): { seconds: number; cpu: number } {
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6 };
 }
 
+const USAGE = `usage: npm run bench:run -- [--events N] [--rounds R] [--seed S] [--rules FILE]...
+                            [--mix quiet|heavy]... [--cpu-prof DIR] [--keep DIR] [--cli FILE] [--baseline FILE]
+                            [--run-arg ARG]...`;
+
+/** A mistake on the command line: its message and the usage, exit 2. */
+class UsageError extends Error {}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      events: { type: 'string', default: '100000' },
-      rounds: { type: 'string', default: '5' },
-      seed: { type: 'string', default: '1' },
-      rules: { type: 'string', multiple: true },
-      mix: { type: 'string', multiple: true },
-      'cpu-prof': { type: 'string' },
-      keep: { type: 'string' },
-      cli: { type: 'string' },
-      baseline: { type: 'string' },
-      'run-arg': { type: 'string', multiple: true },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        events: { type: 'string', default: '100000' },
+        rounds: { type: 'string', default: '5' },
+        seed: { type: 'string', default: '1' },
+        rules: { type: 'string', multiple: true },
+        mix: { type: 'string', multiple: true },
+        'cpu-prof': { type: 'string' },
+        keep: { type: 'string' },
+        cli: { type: 'string' },
+        baseline: { type: 'string' },
+        'run-arg': { type: 'string', multiple: true },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   if (values.cli) CLI = resolve(values.cli);
   const baseline = values.baseline ? resolve(values.baseline) : undefined;
   const count = Number(values.events);
@@ -248,8 +266,8 @@ if (require.main === module) {
   main().then(
     (code) => (process.exitCode = code),
     (e: unknown) => {
-      process.stderr.write(`bench:run: ${(e as Error).message}\n`);
-      process.exitCode = 1;
+      process.stderr.write(`bench:run: ${(e as Error).message}\n${e instanceof UsageError ? `${USAGE}\n` : ''}`);
+      process.exitCode = e instanceof UsageError ? 2 : 1;
     },
   );
 }
