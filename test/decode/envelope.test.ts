@@ -71,6 +71,26 @@ describe('payload envelopes', () => {
     expect(decode(payload, format)).toEqual({ ok: false, reason });
   });
 
+  test('UTF-8: an event that encodes U+FFFD itself is valid; every kind of invalid sequence in one is rejected', () => {
+    const withFffd = JSON.stringify({ ...EVENT, requestURI: '/api/v1/x?q=\uFFFD' });
+    expect(events(withFffd, 'auto').map((e) => (e.obj as { requestURI: string }).requestURI)).toEqual(['/api/v1/x?q=\uFFFD']);
+    const at = Buffer.from(withFffd).indexOf(Buffer.from('\uFFFD'));
+    const bad = {
+      'lone continuation byte': [0x80],
+      'overlong slash': [0xc0, 0xaf],
+      'overlong NUL, 3 bytes': [0xe0, 0x80, 0x80],
+      'UTF-16 surrogate': [0xed, 0xa0, 0x80],
+      'beyond U+10FFFF': [0xf4, 0x90, 0x80, 0x80],
+      'truncated 3-byte sequence': [0xe2, 0x82],
+      'byte 0xFE': [0xfe],
+    };
+    const reasons = Object.entries(bad).map(([name, seq]) => {
+      const b = Buffer.concat([Buffer.from(withFffd).subarray(0, at), Buffer.from(seq), Buffer.from(withFffd).subarray(at + 3)]);
+      return [name, decode(b, 'auto')];
+    });
+    expect(reasons).toEqual(Object.keys(bad).map((name) => [name, { ok: false, reason: 'invalid UTF-8' }]));
+  });
+
   test('larger than max_message_bytes', () => {
     expect(decode(text, 'auto', 10)).toEqual({ ok: false, reason: `message larger than the 10-byte limit (${Buffer.byteLength(text)} bytes)` });
   });
