@@ -6,35 +6,19 @@
  *   npm run bench:engine -- [--events N] [--rounds R] [--seed S] [--rules FILE]...
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { decodeDocument } from '../src/decode/events';
 import { loadRuleset } from '../src/engine/load';
 import { formatDiagnostic } from '../src/language/diagnostics';
+import { benchArgs } from './args';
 import { generate } from './generator';
 
 const USAGE = 'usage: npm run bench:engine -- [--events N] [--rounds R] [--seed S] [--rules FILE]...';
-const OPTIONS = {
-  help: { type: 'boolean', short: 'h' },
+const values = benchArgs('bench:engine', USAGE, {
   events: { type: 'string', default: '50000' },
   rounds: { type: 'string', default: '5' },
   seed: { type: 'string', default: '1' },
   rules: { type: 'string', multiple: true },
-} as const;
-
-function options() {
-  try {
-    return parseArgs({ options: OPTIONS });
-  } catch (e) {
-    process.stderr.write(`bench:engine: ${(e as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-}
-
-const { values } = options();
-if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
+});
 const count = Number(values.events);
 const rounds = Number(values.rounds);
 const rules = values.rules ?? [resolve(__dirname, '../../../shared/conformance/upstream-latest/k8s_audit_rules.yaml')];

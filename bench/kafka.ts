@@ -48,12 +48,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { AssignerProtocol, CompressionTypes, Kafka, logLevel, type Admin, type Message, type PartitionAssigner, type Producer } from 'kafkajs';
 import { alertJson } from '../src/engine/alert';
 import { loadRuleset } from '../src/engine/load';
 import { decodeDocument } from '../src/decode/events';
 import { decodePayload } from '../src/decode/envelope';
+import { benchArgs } from './args';
 import { generateLines } from './generator';
 import { consumeRaw, readBytes, type RawRun } from './raw-consumer';
 
@@ -66,8 +66,7 @@ const USAGE = `usage: npm run bench:kafka -- [--events N] [--partitions P] [--se
        npm run bench:kafka -- --backlog N [--size 2|1]
 (what each measures: the comment at the top of bench/kafka.ts)`;
 
-const OPTIONS = {
-  help: { type: 'boolean', short: 'h' },
+const values = benchArgs('bench:kafka', USAGE, {
   events: { type: 'string', default: '200000' },
   partitions: { type: 'string', default: '4' },
   seed: { type: 'string', default: '1' },
@@ -89,22 +88,7 @@ const OPTIONS = {
   'kestrel-node-options': { type: 'string' },
   backlog: { type: 'string' },
   size: { type: 'string', default: '2' },
-} as const;
-
-function options() {
-  try {
-    return parseArgs({ options: OPTIONS });
-  } catch (e) {
-    process.stderr.write(`bench:kafka: ${(e as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-}
-
-const { values } = options();
-if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
+});
 const EVENTS = Number(values.events);
 const PARTITIONS = Number(values.partitions);
 const SEED = Number(values.seed);

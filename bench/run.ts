@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args';
 import { AuditEventGenerator, Prng, type GeneratedEvent } from './generator';
 
 const ROOT = resolve(__dirname, '../..');
@@ -126,35 +126,19 @@ const USAGE = `usage: npm run bench:run -- [--events N] [--rounds R] [--seed S] 
                             [--mix quiet|heavy]... [--cpu-prof DIR] [--keep DIR] [--cli FILE] [--baseline FILE]
                             [--run-arg ARG]...`;
 
-/** A mistake on the command line: its message and the usage, exit 2. */
-class UsageError extends Error {}
-
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        events: { type: 'string', default: '100000' },
-        rounds: { type: 'string', default: '5' },
-        seed: { type: 'string', default: '1' },
-        rules: { type: 'string', multiple: true },
-        mix: { type: 'string', multiple: true },
-        'cpu-prof': { type: 'string' },
-        keep: { type: 'string' },
-        cli: { type: 'string' },
-        baseline: { type: 'string' },
-        'run-arg': { type: 'string', multiple: true },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values } = parsed;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const values = benchArgs('bench:run', USAGE, {
+    events: { type: 'string', default: '100000' },
+    rounds: { type: 'string', default: '5' },
+    seed: { type: 'string', default: '1' },
+    rules: { type: 'string', multiple: true },
+    mix: { type: 'string', multiple: true },
+    'cpu-prof': { type: 'string' },
+    keep: { type: 'string' },
+    cli: { type: 'string' },
+    baseline: { type: 'string' },
+    'run-arg': { type: 'string', multiple: true },
+  });
   if (values.cli) CLI = resolve(values.cli);
   const baseline = values.baseline ? resolve(values.baseline) : undefined;
   const count = Number(values.events);
@@ -266,8 +250,8 @@ if (require.main === module) {
   main().then(
     (code) => (process.exitCode = code),
     (e: unknown) => {
-      process.stderr.write(`bench:run: ${(e as Error).message}\n${e instanceof UsageError ? `${USAGE}\n` : ''}`);
-      process.exitCode = e instanceof UsageError ? 2 : 1;
+      process.stderr.write(`bench:run: ${(e as Error).message}\n`);
+      process.exitCode = 1;
     },
   );
 }
