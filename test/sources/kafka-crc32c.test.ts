@@ -3,9 +3,8 @@
  * what kafkajs' own gives, for every length and byte, and a Kestrel process
  * uses it for the batches it produces.
  */
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { crc32c } from '../../src/sources/kafka-crc32c';
+import { inKafkaClientProcess } from '../support/kafka-client-process';
 
 // jest's module registry: kafkajs' own checksum (the replacement is installed only under Node's cache).
 const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C') as (b: Buffer) => number;
@@ -41,14 +40,10 @@ test('a view into a larger buffer checksums only its own bytes', () => {
 });
 
 test('in a Kestrel process, kafkajs record batches are checksummed with it', () => {
-  const root = resolve(__dirname, '../..');
   const script = `
-    require('./dist/src/sources/kafka.js');
     const mod = require('./dist/src/sources/kafka-crc32c.js');
     const crc = require('kafkajs/src/protocol/recordBatch/crc32C');
     console.log(JSON.stringify({ installed: mod.crc32cInstalled, ours: crc === mod.crc32c }));
   `;
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  expect(JSON.parse(r.stdout)).toEqual({ installed: true, ours: true });
+  expect(inKafkaClientProcess(script)).toEqual({ installed: true, ours: true });
 });

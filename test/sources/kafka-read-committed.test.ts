@@ -4,9 +4,8 @@
  * broker lists the aborted transactions in. test/pipeline/kafkajs-read-committed.test.ts
  * shows kafkajs's own filter leaking in the same case.
  */
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { filterAborted, type FetchedRecord } from '../../src/sources/kafka-read-committed';
+import { inKafkaClientProcess } from '../support/kafka-client-process';
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);
@@ -37,7 +36,6 @@ test('committed transactions, records outside transactions and an empty list are
 });
 
 test('in a Kestrel process, kafkajs batches use this filter (the built client module installs it before kafkajs loads)', () => {
-  const root = resolve(__dirname, '../..');
   const script = `
     const kafka = require('./dist/src/sources/kafka.js');
     const rc = require('./dist/src/sources/kafka-read-committed.js');
@@ -47,7 +45,5 @@ test('in a Kestrel process, kafkajs batches use this filter (the built client mo
     const b = new Batch('t', '10', { partition: 0, highWatermark: '16', messages, abortedTransactions: [{ producerId: 'Q', firstOffset: '11' }, { producerId: 'P', firstOffset: '10' }] });
     console.log(JSON.stringify({ installed: rc.readCommittedFilterInstalled, client: typeof kafka.createKafka === 'function' || Object.keys(kafka).length > 0, offsets: b.messages.map((x) => x.offset) }));
   `;
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  expect(JSON.parse(r.stdout)).toEqual({ installed: true, client: true, offsets: ['14'] });
+  expect(inKafkaClientProcess(script)).toEqual({ installed: true, client: true, offsets: ['14'] });
 });

@@ -4,13 +4,12 @@
  * framing its records gives exactly the offsets and values kafkajs' own
  * decoder gives as messages. Batches are encoded with kafkajs' own encoders.
  */
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { decodeFetchResponse, readWholeBatches, wholeBatchOf, type WholeBatch } from '../../src/sources/kafka-record-batches';
 import { frameRecords } from '../../src/sources/record-framing';
 import { FetchedRecords } from '../../src/pipeline/fetched';
 
 import { batch, GZIP, kafkajsV11, response, type Msg } from '../support/kafka-batches';
+import { inKafkaClientProcess } from '../support/kafka-client-process';
 
 const framed = (w: WholeBatch, from = 0) => {
   const out: [number, string | null][] = [];
@@ -106,14 +105,10 @@ describe('decodeFetchResponse', () => {
 });
 
 test('in a Kestrel process, kafkajs decodes Fetch v11 responses with this module', () => {
-  const root = resolve(__dirname, '../..');
   const script = `
-    require('./dist/src/sources/kafka.js');
     const rb = require('./dist/src/sources/kafka-record-batches.js');
     const v11 = require('kafkajs/src/protocol/requests/fetch/v11/response');
     console.log(JSON.stringify({ installed: rb.wholeBatchDecoderInstalled, ours: v11.decode === rb.decodeFetchResponse, parse: typeof v11.parse }));
   `;
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  expect(JSON.parse(r.stdout)).toEqual({ installed: true, ours: true, parse: 'function' });
+  expect(inKafkaClientProcess(script)).toEqual({ installed: true, ours: true, parse: 'function' });
 });

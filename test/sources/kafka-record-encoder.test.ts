@@ -3,9 +3,8 @@
  * bytes kafkajs' own encoder makes, for every shape of key, value, headers
  * and delta kafkajs accepts.
  */
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { encodeRecord, type RecordInput } from '../../src/sources/kafka-record-encoder';
+import { inKafkaClientProcess } from '../support/kafka-client-process';
 
 // jest's module registry: kafkajs' own encoder (the replacement is installed only under Node's cache).
 const kafkajsRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (r: RecordInput) => { buffer: Buffer };
@@ -37,14 +36,10 @@ test('the result has what kafkajs\' batch encoder reads (buf, buffer) and is one
 });
 
 test('in a Kestrel process, kafkajs produce requests encode records with it', () => {
-  const root = resolve(__dirname, '../..');
   const script = `
-    require('./dist/src/sources/kafka.js');
     const enc = require('./dist/src/sources/kafka-record-encoder.js');
     const Record = require('kafkajs/src/protocol/recordBatch/record/v0');
     console.log(JSON.stringify({ installed: enc.recordEncoderInstalled, ours: Record === enc.encodeRecord }));
   `;
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  expect(JSON.parse(r.stdout)).toEqual({ installed: true, ours: true });
+  expect(inKafkaClientProcess(script)).toEqual({ installed: true, ours: true });
 });
