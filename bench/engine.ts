@@ -3,7 +3,7 @@
  * (a) plain JSON.parse of every event with (b) Kestrel's decode + evaluation
  * of the whole upstream k8s_audit ruleset. Prints events/s and the ratio b/a.
  *
- *   npm run bench:engine -- [--events N] [--rounds R] [--seed S] [--rules FILE]...
+ * Options: USAGE below (`npm run bench:engine -- --help`).
  */
 import { resolve } from 'node:path';
 import { decodeDocument } from '../src/decode/events';

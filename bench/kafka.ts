@@ -9,13 +9,8 @@
  * then end-to-end latency (event produced -> alert on the output topic) at a
  * fixed moderate rate. The last lines are one summary line per goal.
  *
- *   npm run bench:kafka -- [--events N] [--partitions P] [--seed S] [--sizes 2,1]
- *                          [--workers 1,2,4] [--processes 2|0] [--repeat R]
- *                          [--rate R] [--latency-seconds T] [--rules FILE]...
- *                          [--max-in-flight-messages N] [--max-in-flight-bytes N]
- *                          [--fetch-max-bytes-per-partition N]
- *                          [--cpu-prof DIR] [--kestrel-node-options=OPTS]
- *   npm run bench:kafka -- --backlog 1000000 [--size 2]   (RSS under a backlog, alone)
+ * Options: USAGE below (`npm run bench:kafka -- --help`); `--backlog N` runs the
+ * RSS-under-a-backlog measurement alone.
  *
  * Defaults: 200 000 events per size, 4 partitions, seed 1, sizes ~2 KB (the
  * generator's stream as it is, 2.0 KiB on average) and ~1 KB (the same stream

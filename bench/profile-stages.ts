@@ -83,9 +83,13 @@ const USAGE = 'usage: node dist/bench/profile-stages.js FILE.cpuprofile... | LAB
 
 if (require.main === module) {
   const args = process.argv.slice(2);
-  if (args.length === 0 || args.includes('--help') || args.includes('-h')) {
+  if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${USAGE}\n`);
-    process.exit(args.length === 0 ? 2 : 0);
+    process.exit(0);
+  }
+  if (args.length === 0) {
+    process.stderr.write(`profile-stages: no profile given\n${USAGE}\n`);
+    process.exit(2);
   }
   const missing = args.flatMap((arg) => (arg.includes('=') ? arg.slice(arg.indexOf('=') + 1).split(',') : [arg])).filter((f) => !existsSync(f));
   if (missing.length > 0) {

@@ -5,9 +5,7 @@
  * against the floor any JavaScript engine pays for the same file in this
  * process: read it whole, split it on newlines, JSON.parse every line.
  *
- *   npm run bench:run -- [--events N] [--rounds R] [--seed S] [--rules FILE]...
- *                        [--mix quiet|heavy]... [--cpu-prof DIR] [--keep DIR] [--cli FILE] [--baseline FILE]
- *                        [--run-arg ARG]...
+ * Options: USAGE below (`npm run bench:run -- --help`).
  *
  * Two seeded mixes from bench/generator.ts: `quiet` (mostly routine reads and
  * controller writes, ~4 % of events alert) and `heavy` (attack-heavy, ~25 %

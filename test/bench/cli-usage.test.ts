@@ -28,6 +28,7 @@ test.each([
   ['engine.js', ['--bogus'], "bench:engine: Unknown option '--bogus'"],
   ['run.js', ['--bogus'], "bench:run: Unknown option '--bogus'"],
   ['profile-stages.js', ['/nonexistent.cpuprofile'], 'profile-stages: no such file: /nonexistent.cpuprofile'],
+  ['profile-stages.js', [], 'profile-stages: no profile given'],
 ])('%s %j: one line naming the mistake, the usage, exit 2', (script, args, first) => {
   const r = run(script, args);
   const lines = r.stderr.trimEnd().split('\n');
